@@ -1,0 +1,356 @@
+"""The contact base: contacts, where they came from, the lists they are on, and what they did.
+
+Contacts carry rollups of their activity (`last_open_at`, ...) so that segment rules read one
+row per contact instead of scanning tens of millions of events. `contacts.services.activity`
+keeps the rollups in step with the `Activity` log.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class EmailStatus(models.TextChoices):
+    SUBSCRIBED = "subscribed", _("Subscribed")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINED = "complained", _("Complained")
+    CLEANED = "cleaned", _("Cleaned")
+
+
+class SmsStatus(models.TextChoices):
+    NO_CONSENT = "no_consent", _("No consent")
+    SUBSCRIBED = "subscribed", _("Subscribed")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINED = "complained", _("Complained")
+    CLEANED = "cleaned", _("Cleaned")
+
+
+class EngagementLevel(models.TextChoices):
+    RECENT = "recent", _("Recent activity")
+    ENGAGED = "engaged", _("Engaged")
+    DISENGAGED = "disengaged", _("Disengaged")
+    INACTIVE = "inactive", _("Inactive")
+    NEVER = "never", _("Never engaged")
+
+
+class LeadSource(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("lead source")
+        verbose_name_plural = _("lead sources")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactList(models.Model):
+    name = models.CharField(_("name"), max_length=150, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("contact list")
+        verbose_name_plural = _("contact lists")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    # Stored trimmed and lower-cased (see contacts.normalize), so one plain unique index
+    # serves uniqueness, exact look-ups and (with the pattern opclass on PostgreSQL) the
+    # admin's prefix search. `unique=True` would add a second `_like` index on PostgreSQL.
+    email = models.CharField(_("e-mail"), max_length=254)
+    phone = models.CharField(_("phone (E.164)"), max_length=20, blank=True)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    lead_source = models.ForeignKey(
+        LeadSource,
+        verbose_name=_("lead source"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contacts",
+    )
+    created_at = models.DateTimeField(_("in the base since"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    email_status = models.CharField(
+        _("e-mail status"),
+        max_length=16,
+        choices=EmailStatus.choices,
+        default=EmailStatus.SUBSCRIBED,
+    )
+    email_status_reason = models.CharField(_("e-mail status reason"), max_length=100, blank=True)
+    email_status_changed_at = models.DateTimeField(
+        _("e-mail status changed at"), null=True, blank=True
+    )
+    sms_status = models.CharField(
+        _("SMS status"), max_length=16, choices=SmsStatus.choices, default=SmsStatus.NO_CONSENT
+    )
+
+    loyalty_points = models.IntegerField(_("loyalty points"), default=0)
+    loyalty_points_expire_on = models.DateField(_("points expire on"), null=True, blank=True)
+    score = models.IntegerField(_("score"), default=0)
+    engagement_level = models.CharField(
+        _("engagement level"),
+        max_length=16,
+        choices=EngagementLevel.choices,
+        default=EngagementLevel.NEVER,
+    )
+    attributes = models.JSONField(_("custom attributes"), default=dict, blank=True)
+
+    # Rollups of the activity log, rebuilt by `rebuild_rollups`.
+    last_targeted_at = models.DateTimeField(_("last targeted"), null=True, blank=True)
+    last_open_at = models.DateTimeField(_("last open"), null=True, blank=True)
+    last_click_at = models.DateTimeField(_("last click"), null=True, blank=True)
+    last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True)
+    last_visit_at = models.DateTimeField(_("last visit"), null=True, blank=True)
+
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="contacts")
+    lists = models.ManyToManyField(
+        ContactList,
+        verbose_name=_("lists"),
+        through="ListMembership",
+        blank=True,
+        related_name="contacts",
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            # One index for uniqueness, `=` and `LIKE 'prefix%'` (admin search): the pattern
+            # opclass keeps equality semantics, so ON CONFLICT (email) still infers it.
+            # SQLite ignores the opclass.
+            models.UniqueConstraint(
+                fields=["email"],
+                name="contact_email_unique",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]
+        # Segment rules compare these dates ("more than 6 months ago", "within 3 months").
+        # The rollup indexes are partial: a new contact (all NULL) costs nothing to import,
+        # and "never" is answered by the scan the other conditions need anyway.
+        indexes = [
+            models.Index(fields=["created_at"], name="contact_created_at_idx"),
+            models.Index(
+                fields=["last_targeted_at"],
+                name="contact_last_targeted_idx",
+                condition=Q(last_targeted_at__isnull=False),
+            ),
+            models.Index(
+                fields=["last_open_at"],
+                name="contact_last_open_idx",
+                condition=Q(last_open_at__isnull=False),
+            ),
+            models.Index(
+                fields=["last_click_at"],
+                name="contact_last_click_idx",
+                condition=Q(last_click_at__isnull=False),
+            ),
+            models.Index(
+                fields=["last_purchase_at"],
+                name="contact_last_purchase_idx",
+                condition=Q(last_purchase_at__isnull=False),
+            ),
+            models.Index(
+                fields=["last_visit_at"],
+                name="contact_last_visit_idx",
+                condition=Q(last_visit_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class ListMembership(models.Model):
+    contact_list = models.ForeignKey(
+        ContactList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    # The (contact_list, contact) unique index serves "members of a list"; this one serves
+    # "lists of a contact" on the contact page and the "in list" segment condition.
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    subscribed_at = models.DateTimeField(_("subscribed at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-subscribed_at", "-id"]
+        verbose_name = _("list membership")
+        verbose_name_plural = _("list memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact_list", "contact"], name="list_membership_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} in {self.contact_list_id}"
+
+
+class ActivityKind(models.TextChoices):
+    SENT = "sent", _("E-mail sent")
+    DELIVERED = "delivered", _("E-mail delivered")
+    OPEN = "open", _("Open")
+    CLICK = "click", _("Click")
+    BOUNCE = "bounce", _("Bounce")
+    COMPLAINT = "complaint", _("Complaint")
+    UNSUBSCRIBE = "unsubscribe", _("Unsubscribe")
+    PURCHASE = "purchase", _("Purchase")
+    VISIT = "visit", _("Visit")
+    SMS_SENT = "sms_sent", _("SMS sent")
+    SMS_CLICK = "sms_click", _("SMS click")
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
+    WEB = "web", _("Web")
+    STORE = "store", _("Store")
+    OTHER = "other", _("Other")
+
+
+class Activity(models.Model):
+    """One thing that happened to or was done by a contact. Append-only.
+
+    `natural_key` is unique: loading the same event twice (a re-imported file, a retried
+    webhook) stores it once. See `contacts.services.activity.activity_natural_key`.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # Covered by the (contact, kind, occurred_at) index below; a separate FK index would only
+    # slow down inserts into the largest table.
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
+        related_name="activities",
+        db_index=False,
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=ActivityKind.choices)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    channel = models.CharField(
+        _("channel"), max_length=8, choices=Channel.choices, default=Channel.EMAIL
+    )
+    # A Relance campaign's key, or the campaign name from an imported history.
+    campaign = models.CharField(_("campaign"), max_length=200, blank=True)
+    amount = models.DecimalField(
+        _("amount"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    # Privacy-proxy or security-scanner prefetch: recorded, never counted as engagement.
+    is_machine = models.BooleanField(_("machine"), default=False)
+    external_id = models.CharField(_("external id"), max_length=255, blank=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    natural_key = models.UUIDField(_("natural key"), unique=True, editable=False)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        indexes = [
+            # Rollups ("latest open of these contacts"), the contact timeline and the segment
+            # conditions that count events in a window ("opened at least N times since ...").
+            models.Index(
+                fields=["contact", "kind", "occurred_at"], name="activity_contact_kind_at_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ImportJob(models.Model):
+    """A contact import run by a worker: the uploaded file, its options, progress and result."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    contact_list = models.ForeignKey(
+        ContactList, verbose_name=_("add to list"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    lead_source = models.ForeignKey(
+        LeadSource,
+        verbose_name=_("default lead source"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    update_existing = models.BooleanField(_("update existing contacts"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    bytes_total = models.BigIntegerField(_("file size"), default=0)
+    bytes_read = models.BigIntegerField(_("bytes read"), default=0)
+    rows_read = models.IntegerField(_("rows read"), default=0)
+    created_count = models.IntegerField(_("created"), default=0)
+    updated_count = models.IntegerField(_("updated"), default=0)
+    unchanged_count = models.IntegerField(_("unchanged"), default=0)
+    rejected_count = models.IntegerField(_("rejected"), default=0)
+    merged_count = models.IntegerField(_("duplicates merged"), default=0)
+    rejects_file = models.FileField(
+        _("rejected rows"), upload_to="imports/rejects/%Y/%m/", blank=True
+    )
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.bytes_total:
+            return 0
+        return min(99, int(self.bytes_read * 100 / self.bytes_total))

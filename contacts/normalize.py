@@ -1,0 +1,184 @@
+"""Turn what people type (and what other tools export) into the values Relance stores.
+
+Each function takes a raw string and returns the stored value, or raises `InvalidValue` with a
+message a marketer can act on. The import runs these on every row of million-row files, so the
+common cases take a fast path and the slow, thorough libraries are the fallback.
+"""
+
+import re
+from datetime import date, datetime, time
+from functools import lru_cache
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+
+class InvalidValue(ValueError):
+    """A value that cannot be stored; the message says why, in the user's language."""
+
+
+# Covers the e-mail addresses real bases hold; anything else goes to Django's validator.
+_SIMPLE_EMAIL = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+)
+
+
+def normalize_email(raw: str) -> str:
+    """Trimmed, lower-cased e-mail address; raises InvalidValue when it is not one."""
+    email = (raw or "").strip().lower()
+    if not email:
+        raise InvalidValue(_("missing e-mail address"))
+    if _SIMPLE_EMAIL.fullmatch(email):
+        return email
+    if len(email) > 254:
+        raise InvalidValue(_("invalid e-mail address %(value)r") % {"value": raw.strip()[:80]})
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidValue(
+            _("invalid e-mail address %(value)r") % {"value": raw.strip()[:80]}
+        ) from None
+    return email
+
+
+_PHONE_SEPARATORS = str.maketrans("", "", " .-()/\u00a0")
+_DIGITS = re.compile(r"\+?\d{4,20}")
+
+
+@lru_cache(maxsize=8)
+def _national_prefix(region: str) -> tuple[int, str]:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return metadata.country_code, metadata.national_prefix or ""
+
+
+def _phone_fast(digits: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """Build the number without the (slow) full parser when its form is unambiguous."""
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    if digits.startswith("+"):
+        for length in (1, 2, 3):
+            code = int(digits[1 : 1 + length])
+            if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                national = digits[1 + length :]
+                break
+        else:
+            return None
+    else:
+        code, prefix = _national_prefix(region)
+        if not prefix or not digits.startswith(prefix):
+            return None
+        national = digits[len(prefix) :]
+    if not national or national.startswith("0"):
+        return None
+    return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+
+
+def normalize_phone(raw: str, region: str | None = None) -> str:
+    """E.164 phone number ('' for an empty value); raises InvalidValue when it is not one."""
+    value = (raw or "").strip()
+    if not value:
+        return ""
+    region = region or settings.RELANCE_PHONE_REGION
+    digits = value.translate(_PHONE_SEPARATORS)
+    number = _phone_fast(digits, region) if _DIGITS.fullmatch(digits) else None
+    if number is None:
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise InvalidValue(_("invalid phone number %(value)r") % {"value": value[:40]})
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# Day-first dates as French and most European exports write them: 31/12/2024, 31-12-2024,
+# 31.12.2024, optionally followed by a time.
+_DAY_FIRST = re.compile(
+    r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})"
+    r"(?:[ T](\d{1,2})[:h](\d{2})(?::(\d{2}))?)?"
+)
+
+
+def _parse_datetime(value: str) -> datetime | date | None:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    match = _DAY_FIRST.fullmatch(value)
+    if match is None:
+        return None
+    day, month, year, hour, minute, second = match.groups()
+    try:
+        if hour is None:
+            return date(int(year), int(month), int(day))
+        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0))
+    except ValueError:
+        return None
+
+
+def parse_datetime_value(raw: str, *, column: str = "") -> datetime | None:
+    """Aware datetime from an ISO or day-first string (None for an empty value).
+
+    A date without a time means midnight; a naive time is read in the project's time zone.
+    """
+    value = (raw or "").strip()
+    if not value:
+        return None
+    parsed = _parse_datetime(value)
+    if parsed is None:
+        raise InvalidValue(_bad_date_message(value, column))
+    if not isinstance(parsed, datetime):
+        parsed = datetime.combine(parsed, time())
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+def parse_date_value(raw: str, *, column: str = "") -> date | None:
+    """Date from an ISO or day-first string (None for an empty value)."""
+    value = (raw or "").strip()
+    if not value:
+        return None
+    parsed = _parse_datetime(value)
+    if parsed is None:
+        raise InvalidValue(_bad_date_message(value, column))
+    if isinstance(parsed, datetime):
+        if timezone.is_aware(parsed):
+            parsed = timezone.localtime(parsed)
+        return parsed.date()
+    return parsed
+
+
+def _bad_date_message(value: str, column: str) -> str:
+    if column:
+        return _("unreadable date %(value)r in column %(column)s") % {
+            "value": value[:40],
+            "column": column,
+        }
+    return _("unreadable date %(value)r") % {"value": value[:40]}
+
+
+def parse_int_value(raw: str, *, column: str = "") -> int | None:
+    """Integer (None for an empty value); accepts '1 200' and '1200.0'."""
+    value = (raw or "").strip().replace(" ", "").replace("\u00a0", "")
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        number = float(value.replace(",", "."))
+    except ValueError:
+        number = None
+    if number is None or not number.is_integer():
+        raise InvalidValue(
+            _("not a whole number %(value)r in column %(column)s")
+            % {"value": value[:40], "column": column}
+        )
+    return int(number)

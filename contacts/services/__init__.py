@@ -1,0 +1,19 @@
+"""Business rules of the contact base. Admin, views, tasks and commands call these."""
+
+from contacts.services.activity import (
+    ActivityEvent,
+    RecordResult,
+    activities_record,
+    activity_natural_key,
+    contact_rollups_rebuild,
+    contact_rollups_refresh,
+)
+
+__all__ = [
+    "ActivityEvent",
+    "RecordResult",
+    "activities_record",
+    "activity_natural_key",
+    "contact_rollups_rebuild",
+    "contact_rollups_refresh",
+]

@@ -1,0 +1,57 @@
+"""factory_boy factories, one per model, shared by every app's tests."""
+
+import factory
+from django.utils import timezone
+
+from contacts.models import Activity, ActivityKind, Contact, ContactList, LeadSource, Tag
+from contacts.services import activity_natural_key
+
+
+class LeadSourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LeadSource
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Source {n}")
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"tag-{n}")
+
+
+class ContactListFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactList
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"List {n}")
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    email = factory.Sequence(lambda n: f"contact{n}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    """An activity row written directly (no rollup update): use activities_record for that."""
+
+    class Meta:
+        model = Activity
+
+    contact = factory.SubFactory(ContactFactory)
+    kind = ActivityKind.OPEN
+    occurred_at = factory.LazyFunction(timezone.now)
+    natural_key = factory.LazyAttribute(
+        lambda o: activity_natural_key(
+            contact_id=o.contact.pk, kind=o.kind, occurred_at=o.occurred_at, campaign=o.campaign
+        )
+    )
+    campaign = ""
