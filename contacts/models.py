@@ -88,6 +88,8 @@ class Contact(models.Model):
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
     language = models.CharField(_("language"), max_length=10, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    # No index: the reports by source scan the whole table anyway, a filtered admin page
+    # reads the newest contacts backwards by id, and every index slows imports down.
     lead_source = models.ForeignKey(
         LeadSource,
         verbose_name=_("lead source"),
@@ -95,6 +97,7 @@ class Contact(models.Model):
         null=True,
         blank=True,
         related_name="contacts",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("in the base since"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -3,9 +3,10 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
-from contacts.importing.columns import HeaderMap, header_key
+from contacts.importing.columns import HEADER_ALIASES, HeaderMap, header_key
 from contacts.models import EmailStatus, SmsStatus
 from contacts.normalize import (
     InvalidValue,
@@ -34,6 +35,9 @@ _SMS_STATUS_WORDS = {
     SmsStatus.COMPLAINED: ("complained", "plainte"),
     SmsStatus.CLEANED: ("cleaned", "nettoye"),
 }  # fmt: skip
+
+
+HEADER_FIELDS = tuple(HEADER_ALIASES)
 
 
 def _word_table(words: dict[str, tuple[str, ...]]) -> dict[str, str]:
@@ -79,48 +83,76 @@ def _text(value: str, limit: int) -> str | None:
     return value[:limit] if value else None
 
 
+class ContactRowBuilder:
+    """Validates records of one file; the column positions are looked up once, not per row."""
+
+    _TEXT_LIMITS = {
+        "first_name": 150,
+        "last_name": 150,
+        "language": 10,
+        "time_zone": 64,
+        "source": 100,
+    }
+
+    def __init__(self, mapping: HeaderMap, *, region: str | None = None) -> None:
+        self.mapping = mapping
+        self.region = region or settings.RELANCE_PHONE_REGION
+        fields = mapping.fields
+        self.email = fields["email"]
+        self.texts = [
+            (name, fields[name], limit)
+            for name, limit in self._TEXT_LIMITS.items()
+            if name in fields
+        ]
+        self.columns = {name: mapping.column_name(name) for name in fields}
+        self.optional = {name: fields.get(name) for name in HEADER_FIELDS}
+        self.extras = list(mapping.extras.items())
+
+    def build(self, values: list[str], line: int) -> ContactRow:
+        """Validate and normalise one record; raises InvalidValue naming the faulty column."""
+        width = len(values)
+        optional = self.optional
+        columns = self.columns
+
+        def get(name: str) -> str:
+            position = optional[name]
+            return values[position] if position is not None and position < width else ""
+
+        row = ContactRow(
+            line=line, email=normalize_email(values[self.email] if self.email < width else "")
+        )
+        if optional["phone"] is not None and (raw := get("phone")):
+            try:
+                row.phone = normalize_phone(raw, self.region) or None
+            except InvalidValue as exc:
+                raise InvalidValue(f"{exc} ({columns['phone']})") from None
+        for name, position, limit in self.texts:
+            if position < width and (value := values[position].strip()):
+                setattr(row, name, value[:limit])
+        if optional["created_at"] is not None:
+            row.created_at = parse_datetime_value(get("created_at"), column=columns["created_at"])
+        if raw := get("email_status").strip():
+            row.email_status = _status(raw, _EMAIL_STATUS, columns["email_status"])
+        if raw := get("sms_status").strip():
+            row.sms_status = _status(raw, _SMS_STATUS, columns["sms_status"])
+        if optional["loyalty_points"] is not None:
+            row.loyalty_points = parse_int_value(
+                get("loyalty_points"), column=columns["loyalty_points"]
+            )
+        if optional["loyalty_points_expire_on"] is not None:
+            row.loyalty_points_expire_on = parse_date_value(
+                get("loyalty_points_expire_on"), column=columns["loyalty_points_expire_on"]
+            )
+        if optional["score"] is not None:
+            row.score = parse_int_value(get("score"), column=columns["score"])
+        for name, position in self.extras:
+            if position < width and (value := values[position].strip()):
+                row.attributes[name] = value
+        return row
+
+
 def contact_row_build(
     values: list[str], mapping: HeaderMap, *, line: int, region: str | None = None
 ) -> ContactRow:
     """Validate and normalise one record; raises InvalidValue naming the faulty column."""
-    fields = mapping.fields
-    width = len(values)
-
-    def get(name: str) -> str:
-        position = fields.get(name)
-        return values[position] if position is not None and position < width else ""
-
-    row = ContactRow(line=line, email=normalize_email(get("email")))
-    if "phone" in fields:
-        try:
-            row.phone = normalize_phone(get("phone"), region) or None
-        except InvalidValue as exc:
-            raise InvalidValue(f"{exc} ({mapping.column_name('phone')})") from None
-    row.first_name = _text(get("first_name"), 150)
-    row.last_name = _text(get("last_name"), 150)
-    row.language = _text(get("language"), 10)
-    row.time_zone = _text(get("time_zone"), 64)
-    row.source = _text(get("source"), 100)
-    if "created_at" in fields:
-        row.created_at = parse_datetime_value(
-            get("created_at"), column=mapping.column_name("created_at")
-        )
-    if raw := get("email_status").strip():
-        row.email_status = _status(raw, _EMAIL_STATUS, mapping.column_name("email_status"))
-    if raw := get("sms_status").strip():
-        row.sms_status = _status(raw, _SMS_STATUS, mapping.column_name("sms_status"))
-    if "loyalty_points" in fields:
-        row.loyalty_points = parse_int_value(
-            get("loyalty_points"), column=mapping.column_name("loyalty_points")
-        )
-    if "loyalty_points_expire_on" in fields:
-        row.loyalty_points_expire_on = parse_date_value(
-            get("loyalty_points_expire_on"),
-            column=mapping.column_name("loyalty_points_expire_on"),
-        )
-    if "score" in fields:
-        row.score = parse_int_value(get("score"), column=mapping.column_name("score"))
-    for name, position in mapping.extras.items():
-        if position < width and (value := values[position].strip()):
-            row.attributes[name] = value
-    return row
+    return ContactRowBuilder(mapping, region=region).build(values, line)

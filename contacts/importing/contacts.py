@@ -1,0 +1,473 @@
+"""The contact import: one service behind the admin's background jobs and `import_contacts`.
+
+The file is streamed in chunks. Each chunk is validated in Python (rejects are reported with
+their line and reason), de-duplicated, written to a temporary staging table (COPY on
+PostgreSQL), then merged into the base with a handful of set-based statements:
+
+1. create the lead sources the chunk names;
+2. find which e-mails already exist, and which this very import already wrote;
+3. insert the new contacts;
+4. update existing ones (only with `update_existing`, or when an earlier row of the same file
+   created them), never turning a suppressed contact back into subscribed;
+5. add every contact of the chunk to the chosen list.
+
+Each chunk is committed on its own, so a long import shows progress and a crash leaves the
+chunks before it in place; running the same file again then finds them unchanged.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO, TextIO
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contacts.exporting import escape_formula
+from contacts.importing.columns import HeaderError, map_headers
+from contacts.importing.reading import CsvReader, UnreadableFile
+from contacts.importing.rows import ContactRow, ContactRowBuilder
+from contacts.models import (
+    Contact,
+    ContactList,
+    EmailStatus,
+    EngagementLevel,
+    LeadSource,
+    ListMembership,
+    SmsStatus,
+)
+from contacts.normalize import InvalidValue
+
+CHUNK_SIZE = 20000
+
+# Staging columns, in ContactRow order after `line` and `email`.
+_ROW_FIELDS = [
+    "phone",
+    "first_name",
+    "last_name",
+    "language",
+    "time_zone",
+    "created_at",
+    "email_status",
+    "sms_status",
+    "loyalty_points",
+    "loyalty_points_expire_on",
+    "score",
+]
+# Fields an update copies when the file has a value (COALESCE keeps the stored one otherwise).
+_PLAIN_UPDATES = [name for name in _ROW_FIELDS if name not in ("email_status", "sms_status")]
+
+
+@dataclass
+class ImportOptions:
+    contact_list: ContactList | None = None
+    lead_source: LeadSource | None = None
+    update_existing: bool = False
+    dry_run: bool = False
+    region: str | None = None
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    merged: int = 0
+    bytes_read: int = 0
+    bytes_total: int = 0
+    rejects_sample: list[tuple[int, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"created {self.created}, updated {self.updated}, "
+            f"unchanged {self.unchanged}, rejected {self.rejected}"
+        )
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported; the message says why."""
+
+
+class RejectWriter:
+    """Writes rejected records (line, reason, original values) as a spreadsheet-safe CSV."""
+
+    SAMPLE = 20
+
+    def __init__(self, out: TextIO | None, headers: list[str]) -> None:
+        import csv
+
+        self._writer = csv.writer(out) if out is not None else None
+        if self._writer is not None:
+            self._writer.writerow([_("line"), _("reason"), *map(escape_formula, headers)])
+
+    def reject(self, result: ImportResult, line: int, reason: str, values: list[str]) -> None:
+        result.rejected += 1
+        if len(result.rejects_sample) < self.SAMPLE:
+            result.rejects_sample.append((line, reason))
+        if self._writer is not None:
+            self._writer.writerow([line, escape_formula(reason), *map(escape_formula, values)])
+
+
+def _merge_duplicate(kept: ContactRow, later: ContactRow) -> None:
+    """A later row of the same e-mail: its non-empty values win."""
+    for name in (*_ROW_FIELDS, "source"):
+        value = getattr(later, name)
+        if value is not None:
+            setattr(kept, name, value)
+    kept.attributes.update(later.attributes)
+    kept.line = later.line
+
+
+def contacts_import(
+    *,
+    stream: BinaryIO,
+    options: ImportOptions,
+    rejects: TextIO | None = None,
+    progress: Callable[[ImportResult], None] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> ImportResult:
+    """Import the contacts of a CSV file; see the module docstring for the steps.
+
+    Raises ImportFileError when the file cannot be read at all (rejected rows are not errors:
+    they are counted, sampled in the result and written to `rejects`).
+    """
+    try:
+        reader = CsvReader(stream)
+        mapping = map_headers(reader.headers)
+    except (UnreadableFile, HeaderError) as exc:
+        raise ImportFileError(str(exc)) from None
+    result = ImportResult(bytes_total=reader.size)
+    reject_writer = RejectWriter(rejects, reader.headers)
+    builder = ContactRowBuilder(mapping, region=options.region)
+    merger = _ChunkMerger(options)
+    outer = transaction.atomic() if options.dry_run else _NoTransaction()
+    with outer:
+        merger.setup()
+        try:
+            chunk: dict[str, ContactRow] = {}
+            for line, values, error in reader:
+                result.rows += 1
+                row = _build(values, error, line, builder, reject_writer, result)
+                if row is None:
+                    continue
+                if (kept := chunk.get(row.email)) is not None:
+                    _merge_duplicate(kept, row)
+                    result.merged += 1
+                    continue
+                chunk[row.email] = row
+                if len(chunk) >= chunk_size:
+                    merger.merge(list(chunk.values()), result)
+                    chunk = {}
+                    result.bytes_read = reader.bytes_read
+                    if progress is not None:
+                        progress(result)
+            if chunk:
+                merger.merge(list(chunk.values()), result)
+        finally:
+            merger.teardown()
+            reader.close()
+        if options.dry_run:
+            transaction.set_rollback(True)
+    result.bytes_read = result.bytes_total
+    if progress is not None:
+        progress(result)
+    return result
+
+
+def _build(
+    values: list[str] | None,
+    error: str,
+    line: int,
+    builder: ContactRowBuilder,
+    reject_writer: RejectWriter,
+    result: ImportResult,
+) -> ContactRow | None:
+    if values is None:
+        reject_writer.reject(result, line, _("unreadable row: %(error)s") % {"error": error}, [])
+        return None
+    try:
+        return builder.build(values, line)
+    except InvalidValue as exc:
+        reject_writer.reject(result, line, str(exc), values)
+        return None
+
+
+class _NoTransaction:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _ChunkMerger:
+    """Writes one chunk of validated rows (unique e-mails) into the base with set-based SQL."""
+
+    staging = "relance_import_chunk"
+    touched = "relance_import_touched"
+
+    def __init__(self, options: ImportOptions) -> None:
+        self.options = options
+        self.postgres = connection.vendor == "postgresql"
+        self.contact = Contact._meta.db_table
+        self.membership = ListMembership._meta.db_table
+        self.sources: dict[str, int] = {}
+        self.last_id_before = 0
+
+    def setup(self) -> None:
+        """Create the temporary tables (dropping leftovers of a crashed import first).
+
+        Contacts with an id above `last_id_before` were created by this import; the
+        `touched` table remembers the pre-existing contacts it has already written, so that a
+        later duplicate row is recognised even many chunks later, without holding every
+        e-mail of the file in memory.
+        """
+        json_type = "jsonb" if self.postgres else "text"
+        timestamp = "timestamptz" if self.postgres else "datetime"
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.staging}")
+            cursor.execute(f"DROP TABLE IF EXISTS {self.touched}")
+            cursor.execute(
+                f"""CREATE TEMPORARY TABLE {self.staging} (
+                    action char(1), contact_id bigint, email varchar(254), phone varchar(20),
+                    first_name varchar(150), last_name varchar(150), language varchar(10),
+                    time_zone varchar(64), created_at {timestamp}, email_status varchar(16),
+                    sms_status varchar(16), loyalty_points integer,
+                    loyalty_points_expire_on date, score integer, source_id bigint,
+                    attributes {json_type}
+                )"""
+            )
+            cursor.execute(f"CREATE TEMPORARY TABLE {self.touched} (contact_id bigint PRIMARY KEY)")
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {self.contact}")
+            self.last_id_before = cursor.fetchone()[0]
+
+    def teardown(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.staging}")
+            cursor.execute(f"DROP TABLE IF EXISTS {self.touched}")
+
+    def merge(self, rows: list[ContactRow], result: ImportResult) -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if self.postgres:
+                # A chunk lost in a crash is found again by re-running the file, so waiting
+                # for the WAL flush on every chunk buys nothing.
+                cursor.execute("SET LOCAL synchronous_commit = off")
+            existing = self._existing_ids(cursor, [row.email for row in rows])
+            seen = self._already_written(
+                cursor, [i for i in existing.values() if i <= self.last_id_before]
+            )
+            staged = []
+            first_sightings = []
+            for row in rows:
+                contact_id = existing.get(row.email)
+                if contact_id is None:
+                    staged.append((NEW, None, row))
+                elif contact_id > self.last_id_before or contact_id in seen:
+                    # A later row of a contact this file already wrote: a duplicate, merged
+                    # into it when this file created it or when updates were asked for.
+                    result.merged += 1
+                    if contact_id > self.last_id_before or self.options.update_existing:
+                        staged.append((MERGE, contact_id, row))
+                else:
+                    first_sightings.append(contact_id)
+                    if self.options.update_existing:
+                        staged.append((UPDATE, contact_id, row))
+                    else:
+                        result.unchanged += 1
+            self._stage(cursor, staged)
+            result.created += self._insert_new(cursor)
+            if self.options.update_existing:
+                updated = self._update(cursor, UPDATE)
+                result.updated += updated
+                result.unchanged += sum(1 for action, _, _ in staged if action == UPDATE) - updated
+            self._update(cursor, MERGE)
+            self._remember(cursor, first_sightings)
+            if self.options.contact_list is not None:
+                self._add_to_list(cursor, [row.email for row in rows])
+
+    def _source_id(self, name: str | None) -> int | None:
+        if name is None:
+            return self.options.lead_source.pk if self.options.lead_source else None
+        if name not in self.sources:
+            source, _ = LeadSource.objects.get_or_create(name=name)
+            self.sources[name] = source.pk
+        return self.sources[name]
+
+    def _existing_ids(self, cursor, emails: list[str]) -> dict[str, int]:
+        if self.postgres:
+            cursor.execute(f"SELECT email, id FROM {self.contact} WHERE email = ANY(%s)", [emails])
+            return dict(cursor.fetchall())
+        return dict(Contact.objects.filter(email__in=emails).values_list("email", "id"))
+
+    def _already_written(self, cursor, ids: list[int]) -> set[int]:
+        if not ids:
+            return set()
+        if self.postgres:
+            cursor.execute(
+                f"SELECT contact_id FROM {self.touched} WHERE contact_id = ANY(%s)", [ids]
+            )
+        else:
+            placeholders = ", ".join(["%s"] * len(ids))
+            cursor.execute(
+                f"SELECT contact_id FROM {self.touched} WHERE contact_id IN ({placeholders})",
+                ids,
+            )
+        return {contact_id for (contact_id,) in cursor.fetchall()}
+
+    def _remember(self, cursor, ids: list[int]) -> None:
+        if not ids:
+            return
+        if self.postgres:
+            cursor.execute(
+                f"INSERT INTO {self.touched} SELECT unnest(%s::bigint[]) ON CONFLICT DO NOTHING",
+                [ids],
+            )
+        else:
+            cursor.executemany(
+                f"INSERT INTO {self.touched} VALUES (%s) ON CONFLICT DO NOTHING",
+                [(i,) for i in ids],
+            )
+
+    def _stage(self, cursor, staged: list[tuple[str, int | None, ContactRow]]) -> None:
+        cursor.execute(
+            f"TRUNCATE {self.staging}" if self.postgres else f"DELETE FROM {self.staging}"
+        )
+        if not staged:
+            return
+        records = [
+            (
+                action,
+                contact_id,
+                row.email,
+                row.phone,
+                row.first_name,
+                row.last_name,
+                row.language,
+                row.time_zone,
+                row.created_at,
+                row.email_status,
+                row.sms_status,
+                row.loyalty_points,
+                row.loyalty_points_expire_on,
+                row.score,
+                self._source_id(row.source),
+                json.dumps(row.attributes) if row.attributes else None,
+            )
+            for action, contact_id, row in staged
+        ]
+        if self.postgres:
+            with cursor.cursor.copy(f"COPY {self.staging} FROM STDIN") as copy:
+                for record in records:
+                    copy.write_row(record)
+            return
+        ops = connection.ops
+        records = [
+            (
+                *record[:8],
+                ops.adapt_datetimefield_value(record[8]),
+                *record[9:12],
+                ops.adapt_datefield_value(record[12]),
+                *record[13:],
+            )
+            for record in records
+        ]
+        placeholders = ", ".join(["%s"] * len(records[0]))
+        cursor.executemany(f"INSERT INTO {self.staging} VALUES ({placeholders})", records)
+
+    def _insert_new(self, cursor) -> int:
+        s = self.staging
+        now = timezone.now()
+        empty_json = "'{}'::jsonb" if self.postgres else "'{}'"
+        cursor.execute(
+            f"""INSERT INTO {self.contact} (
+                    email, phone, first_name, last_name, language, time_zone, lead_source_id,
+                    created_at, updated_at, email_status, email_status_reason, sms_status,
+                    loyalty_points, loyalty_points_expire_on, score, engagement_level, attributes
+                )
+                SELECT s.email, COALESCE(s.phone, ''), COALESCE(s.first_name, ''),
+                    COALESCE(s.last_name, ''), COALESCE(s.language, ''),
+                    COALESCE(s.time_zone, ''), s.source_id, COALESCE(s.created_at, %s), %s,
+                    COALESCE(s.email_status, %s), '', COALESCE(s.sms_status, %s),
+                    COALESCE(s.loyalty_points, 0), s.loyalty_points_expire_on,
+                    COALESCE(s.score, 0), %s, COALESCE(s.attributes, {empty_json})
+                FROM {s} s
+                WHERE s.action = %s
+                ON CONFLICT (email) DO NOTHING""",
+            [
+                now,
+                now,
+                EmailStatus.SUBSCRIBED.value,
+                SmsStatus.NO_CONSENT.value,
+                EngagementLevel.NEVER.value,
+                NEW,
+            ],
+        )
+        return cursor.rowcount
+
+    def _update(self, cursor, action: str) -> int:
+        """Apply staged values to existing contacts; returns how many actually changed.
+
+        An empty cell keeps the stored value, extra columns merge into the attributes, a
+        source only fills a contact that has none from the default, and the file's status
+        applies only to a contact currently subscribed (or, for SMS, not refused): an import
+        never resubscribes a suppressed address.
+        """
+        s, c = self.staging, self.contact
+        differs = "IS DISTINCT FROM" if self.postgres else "IS NOT"
+        merged_attributes = (
+            f"{c}.attributes || s.attributes"
+            if self.postgres
+            else f"json_patch({c}.attributes, s.attributes)"
+        )
+        new_values = {
+            **{name: f"COALESCE(s.{name}, {c}.{name})" for name in _PLAIN_UPDATES},
+            "lead_source_id": f"COALESCE(s.source_id, {c}.lead_source_id)",
+            "email_status": (
+                f"CASE WHEN {c}.email_status = 'subscribed' AND s.email_status IS NOT NULL "
+                f"THEN s.email_status ELSE {c}.email_status END"
+            ),
+            "sms_status": (
+                f"CASE WHEN {c}.sms_status IN ('subscribed', 'no_consent') "
+                f"AND s.sms_status IS NOT NULL THEN s.sms_status ELSE {c}.sms_status END"
+            ),
+            "attributes": (
+                f"CASE WHEN s.attributes IS NULL THEN {c}.attributes ELSE {merged_attributes} END"
+            ),
+        }
+        assignments = ", ".join(f"{name} = {value}" for name, value in new_values.items())
+        # SQLite keeps JSON as text: compare it minified, as json_patch writes it.
+        compared = {name: (value, f"{c}.{name}") for name, value in new_values.items()}
+        if not self.postgres:
+            attributes, stored = compared["attributes"]
+            compared["attributes"] = (f"json({attributes})", f"json({stored})")
+        changed = " OR ".join(f"({new}) {differs} {old}" for new, old in compared.values())
+        cursor.execute(
+            f"""UPDATE {c} SET {assignments}, updated_at = %s
+                FROM {s} s
+                WHERE s.action = %s AND {c}.id = s.contact_id AND ({changed})""",
+            [timezone.now(), action],
+        )
+        return cursor.rowcount
+
+    def _add_to_list(self, cursor, emails: list[str]) -> None:
+        list_id = self.options.contact_list.pk
+        now = timezone.now()
+        if self.postgres:
+            cursor.execute(
+                f"""INSERT INTO {self.membership} (contact_list_id, contact_id, subscribed_at)
+                    SELECT %s, c.id, %s FROM {self.contact} c WHERE c.email = ANY(%s)
+                    ON CONFLICT (contact_list_id, contact_id) DO NOTHING""",
+                [list_id, now, emails],
+            )
+            return
+        ids = Contact.objects.filter(email__in=emails).values_list("id", flat=True)
+        ListMembership.objects.bulk_create(
+            [ListMembership(contact_list_id=list_id, contact_id=i, subscribed_at=now) for i in ids],
+            ignore_conflicts=True,
+        )
+
+
+NEW, UPDATE, MERGE = "n", "u", "m"
