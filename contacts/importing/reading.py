@@ -90,7 +90,7 @@ class CsvReader:
         self.size = size if size is not None else _stream_size(raw)
         self._text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
         sample = self._text.read(64 * 1024)
-        if sample.count("\0") > len(sample) // 100:
+        if sample.count("\0") > max(16, len(sample) // 100):
             raise UnreadableFile(_("this file is not a CSV text file"))
         self._text.seek(0)
         self.delimiter = sniff_delimiter(sample)
