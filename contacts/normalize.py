@@ -65,7 +65,7 @@ _NUMBER_TYPES = (
 
 @lru_cache(maxsize=64)
 def _valid_patterns(country_code: int) -> tuple[tuple[re.Pattern, frozenset[int]], ...]:
-    """The (pattern, possible lengths) of each number type valid for a country code.
+    """The (pattern, possible lengths) of the general description and of each number type.
 
     phonenumbers' own check (~30 µs a number) goes through generic helpers; matching the same
     patterns directly takes a few microseconds. Only for codes used by one region: shared
@@ -77,8 +77,10 @@ def _valid_patterns(country_code: int) -> tuple[tuple[re.Pattern, frozenset[int]
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(regions[0])
     if metadata is None:
         return ()
-    general_lengths = frozenset(metadata.general_desc.possible_length or ())
-    checks = []
+    general = metadata.general_desc
+    general_lengths = frozenset(general.possible_length or ())
+    # First the general description (as phonenumbers checks it first), then each type.
+    checks = [(re.compile(general.national_number_pattern), general_lengths)]
     for name in _NUMBER_TYPES:
         desc = getattr(metadata, name)
         if desc is None or not desc.national_number_pattern:
@@ -88,16 +90,20 @@ def _valid_patterns(country_code: int) -> tuple[tuple[re.Pattern, frozenset[int]
     return tuple(checks)
 
 
-def _is_valid_fast(number: phonenumbers.PhoneNumber) -> bool:
-    national = str(number.national_number)
+def _is_valid_fast(country_code: int, national: str) -> bool:
+    checks = _valid_patterns(country_code)
+    if not checks:
+        return False
+    (general, general_lengths), types = checks[0], checks[1:]
+    if len(national) not in general_lengths or not general.fullmatch(national):
+        return False
     return any(
-        len(national) in lengths and pattern.fullmatch(national)
-        for pattern, lengths in _valid_patterns(number.country_code)
+        len(national) in lengths and pattern.fullmatch(national) for pattern, lengths in types
     )
 
 
-def _phone_fast(digits: str, region: str) -> phonenumbers.PhoneNumber | None:
-    """Build the number without the (slow) full parser when its form is unambiguous."""
+def _phone_fast(digits: str, region: str) -> tuple[int, str] | None:
+    """(country code, national number) without the slow full parser, when unambiguous."""
     if digits.startswith("00"):
         digits = "+" + digits[2:]
     if digits.startswith("+"):
@@ -115,7 +121,7 @@ def _phone_fast(digits: str, region: str) -> phonenumbers.PhoneNumber | None:
         national = digits[len(prefix) :]
     if not national or national.startswith("0"):
         return None
-    return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    return code, national
 
 
 def normalize_phone(raw: str, region: str | None = None) -> str:
@@ -125,9 +131,9 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
         return ""
     region = region or settings.RELANCE_PHONE_REGION
     digits = value.translate(_PHONE_SEPARATORS)
-    number = _phone_fast(digits, region) if _DIGITS.fullmatch(digits) else None
-    if number is not None and _is_valid_fast(number):
-        return f"+{number.country_code}{number.national_number}"
+    fast = _phone_fast(digits, region) if _DIGITS.fullmatch(digits) else None
+    if fast is not None and _is_valid_fast(*fast):
+        return f"+{fast[0]}{fast[1]}"
     # Anything else (other separators, extensions, shared country codes, national prefixes
     # to strip) goes through the full parser.
     try:
@@ -147,7 +153,9 @@ _DAY_FIRST = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def _parse_datetime(value: str) -> datetime | date | None:
+    # Cached: exports repeat the same dates (and days) over thousands of rows.
     try:
         return datetime.fromisoformat(value)
     except ValueError:

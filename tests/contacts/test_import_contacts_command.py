@@ -288,3 +288,15 @@ def test_drops_stray_nul_bytes_instead_of_failing(tmp_path):
     path.write_bytes(b"email,first_name\na@example.com,A\x00nn\nb@example.com,Bob\n")
     assert run(path) == "created 2, updated 0, unchanged 0, rejected 0"
     assert Contact.objects.get(email="a@example.com").first_name == "Ann"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_imports_in_chunks_outside_a_transaction_as_the_worker_does(tmp_path, monkeypatch):
+    # Outside a transaction on PostgreSQL, chunks are written by a second thread.
+    monkeypatch.setattr("contacts.importing.contacts.CHUNK_SIZE", 3)
+    lines = [f"c{n}@example.com,Name{n}" for n in range(10)] + ["c0@example.com,Again", "x,y"]
+    path = write(tmp_path, "email,first_name\n" + "\n".join(lines) + "\n")
+
+    assert run(path, "--list", "Worker") == "created 10, updated 0, unchanged 0, rejected 1"
+    assert Contact.objects.get(email="c0@example.com").first_name == "Again"
+    assert ContactList.objects.get(name="Worker").contacts.count() == 10
