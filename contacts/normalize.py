@@ -153,9 +153,7 @@ _DAY_FIRST = re.compile(
 )
 
 
-@lru_cache(maxsize=4096)
 def _parse_datetime(value: str) -> datetime | date | None:
-    # Cached: exports repeat the same dates (and days) over thousands of rows.
     try:
         return datetime.fromisoformat(value)
     except ValueError:
@@ -180,20 +178,24 @@ def parse_datetime_value(raw: str, *, column: str = "") -> datetime | None:
     value = (raw or "").strip()
     if not value:
         return None
-    parsed = _parse_datetime(value)
+    parsed = _aware_datetime(value, settings.TIME_ZONE)
     if parsed is None:
         raise InvalidValue(_bad_date_message(value, column))
-    if not isinstance(parsed, datetime):
-        parsed = datetime.combine(parsed, time())
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=_default_zone(settings.TIME_ZONE))
     return parsed
 
 
-@lru_cache(maxsize=4)
-def _default_zone(name: str) -> ZoneInfo:
-    # timezone.make_aware looks the zone up per call through asgiref: too slow per row.
-    return ZoneInfo(name)
+@lru_cache(maxsize=4096)
+def _aware_datetime(value: str, zone_name: str) -> datetime | None:
+    # Cached, with the zone looked up once: timezone.make_aware goes through asgiref per call,
+    # too slow for every row of a million-row file that repeats the same dates.
+    parsed = _parse_datetime(value)
+    if parsed is None:
+        return None
+    if not isinstance(parsed, datetime):
+        parsed = datetime.combine(parsed, time())
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(zone_name))
+    return parsed
 
 
 def parse_date_value(raw: str, *, column: str = "") -> date | None:
