@@ -43,7 +43,8 @@ def generate(path: Path, rows: int, *, changed_share: float = 0.0, seed: int = 7
             last = rng.choice(LAST)
             if changed_share and rng.random() < changed_share:
                 last = last + "-Modifié"
-            phone = f"06 {n // 1000000 % 100:02d} {n // 10000 % 100:02d} {n // 100 % 100:02d} {n % 100:02d}"
+            digits = f"{n:08d}"[-8:]
+            phone = f"06 {digits[0:2]} {digits[2:4]} {digits[4:6]} {digits[6:8]}"
             if n % 3 == 0:
                 phone = ""
             day = f"{1 + n % 28:02d}/{1 + n % 12:02d}/{2020 + n % 5}"

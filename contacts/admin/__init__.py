@@ -1,0 +1,24 @@
+"""The admin of the contact base; importing this package registers every model."""
+
+from contacts.admin.activity import ActivityAdmin
+from contacts.admin.catalog import (
+    ContactListAdmin,
+    LeadSourceAdmin,
+    ListMembershipAdmin,
+    TagAdmin,
+)
+from contacts.admin.contacts import ContactAdmin
+from contacts.admin.imports import ImportJobAdmin
+from contacts.admin.pagination import EstimatedCountPaginator, QuickCountPaginator
+
+__all__ = [
+    "ActivityAdmin",
+    "ContactAdmin",
+    "ContactListAdmin",
+    "EstimatedCountPaginator",
+    "ImportJobAdmin",
+    "LeadSourceAdmin",
+    "ListMembershipAdmin",
+    "QuickCountPaginator",
+    "TagAdmin",
+]
