@@ -189,6 +189,9 @@ class Contact(models.Model):
             ),
         ]
 
+        # PostgreSQL also has UPPER(first_name) / UPPER(last_name) pattern indexes for the
+        # admin's name search: see migration 0002 (they need an operator class SQLite lacks).
+
     def __str__(self) -> str:
         return self.email
 
