@@ -321,6 +321,10 @@ class _ChunkMerger:
                 # A chunk lost in a crash is found again by re-running the file, so waiting
                 # for the WAL flush on every chunk buys nothing.
                 cursor.execute("SET LOCAL synchronous_commit = off")
+                # Every statement of a chunk looks rows up by key. While a large import fills
+                # the table, its statistics lag behind (a million rows may still look empty)
+                # and the planner would scan the whole table for each chunk.
+                cursor.execute("SET LOCAL enable_seqscan = off")
             existing = self._existing_ids(cursor, [row.email for row in rows])
             seen = self._already_written(
                 cursor, [i for i in existing.values() if i <= self.last_id_before]
