@@ -93,6 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--compare-rows", type=int, default=100_000)
+    parser.add_argument("--list", help="also add every contact to this list (--list NAME)")
     parser.add_argument("--workdir", type=Path, default=ROOT / "benchmarks" / "out")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -113,7 +114,8 @@ def main() -> None:
           f"({first.stat().st_size / 1e6:.0f} MB each)")  # fmt: skip
 
     command = [python, "manage.py", "import_contacts", "-v0"]
-    seconds, out, rss = run([*command, str(first), "--list", "Bench"], env)
+    list_args = ["--list", args.list] if args.list else []
+    seconds, out, rss = run([*command, str(first), *list_args], env)
     print(f"import into empty base: {args.rows} rows in {seconds:.1f}s = "
           f"{args.rows / seconds:,.0f} rows/s, peak RSS {rss} MiB -> {out}")  # fmt: skip
     seconds, out, rss = run([*command, str(second), "--update-existing"], env)
