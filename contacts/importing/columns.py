@@ -39,6 +39,20 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 
 _ALIAS_TO_FIELD = {alias: name for name, aliases in HEADER_ALIASES.items() for alias in aliases}
 
+# Columns Relance computes and exports but never takes from a file: re-importing an export must
+# not copy them into the custom attributes.
+COMPUTED_HEADERS = frozenset(
+    {
+        "engagementlevel",
+        "lasttargetedat",
+        "lastopenat",
+        "lastclickat",
+        "lastpurchaseat",
+        "lastvisitat",
+        "updatedat",
+    }
+)
+
 
 def header_key(header: str) -> str:
     decomposed = unicodedata.normalize("NFKD", header.strip().lower())
@@ -68,7 +82,10 @@ def map_headers(headers: list[str], *, keep_extras: bool = True) -> HeaderMap:
     """
     mapping = HeaderMap(headers=[h.strip() for h in headers])
     for position, header in enumerate(mapping.headers):
-        name = _ALIAS_TO_FIELD.get(header_key(header))
+        key = header_key(header)
+        if key in COMPUTED_HEADERS:
+            continue
+        name = _ALIAS_TO_FIELD.get(key)
         if name and name not in mapping.fields:
             mapping.fields[name] = position
         elif header and keep_extras:

@@ -300,3 +300,15 @@ def test_imports_in_chunks_outside_a_transaction_as_the_worker_does(tmp_path, mo
     assert run(path, "--list", "Worker") == "created 10, updated 0, unchanged 0, rejected 1"
     assert Contact.objects.get(email="c0@example.com").first_name == "Again"
     assert ContactList.objects.get(name="Worker").contacts.count() == 10
+
+
+def test_ignores_the_computed_columns_of_a_relance_export(tmp_path):
+    path = write(
+        tmp_path,
+        "email,engagement_level,last_open_at,Last Click At,Shoe size\n"
+        "a@example.com,engaged,2025-01-01,2025-01-02,38\n",
+    )
+    run(path)
+    contact = Contact.objects.get()
+    assert contact.attributes == {"Shoe size": "38"}
+    assert (contact.engagement_level, contact.last_open_at) == ("never", None)
