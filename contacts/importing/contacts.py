@@ -282,6 +282,7 @@ class _ChunkMerger:
         self.membership = ListMembership._meta.db_table
         self.sources: dict[str, int] = {}
         self.last_id_before = 0
+        self.optimistic = self.postgres
 
     def setup(self) -> None:
         """Create the temporary tables (dropping leftovers of a crashed import first).
@@ -325,6 +326,15 @@ class _ChunkMerger:
                 # the table, its statistics lag behind (a million rows may still look empty)
                 # and the planner would scan the whole table for each chunk.
                 cursor.execute("SET LOCAL enable_seqscan = off")
+                if self.optimistic:
+                    # Until a chunk meets an existing contact, COPY it whole without looking
+                    # its e-mails up first: the unique index tells when that stops being true.
+                    if self._copy_new(cursor, rows) is not None:
+                        result.created += len(rows)
+                        if self.options.contact_list is not None:
+                            self._add_to_list(cursor, [row.email for row in rows])
+                        return
+                    self.optimistic = False
             existing = self._existing_ids(cursor, [row.email for row in rows])
             seen = self._already_written(
                 cursor, [i for i in existing.values() if i <= self.last_id_before]
