@@ -43,7 +43,7 @@ from import_export.widgets import JSONWidget
 from contacts.exporting import escape_formula
 from contacts.importing.columns import HeaderMap, map_headers
 from contacts.importing.reading import CsvReader
-from contacts.importing.rows import ContactRow, ContactRowBuilder
+from contacts.importing.rows import PLAIN_FIELDS, ContactRow, ContactRowBuilder, contact_row_merge
 from contacts.models import Contact, ContactList, EmailStatus, LeadSource, ListMembership, SmsStatus
 from contacts.normalize import InvalidValue
 
@@ -75,18 +75,6 @@ COMPUTED_FIELDS = (
 )
 # Columns of an export. Custom attributes are left out: each contact has its own keys.
 EXPORT_FIELDS = (*[name for name in IMPORT_FIELDS if name != "attributes"], *COMPUTED_FIELDS)
-# Values an import copies when the file has one (statuses and source follow their own rules).
-_PLAIN_FIELDS = (
-    "phone",
-    "first_name",
-    "last_name",
-    "language",
-    "time_zone",
-    "created_at",
-    "loyalty_points",
-    "loyalty_points_expire_on",
-    "score",
-)
 # The SMS statuses a file may change: a contact who said no stays that way.
 _SMS_OPEN = (SmsStatus.SUBSCRIBED, SmsStatus.NO_CONSENT)
 _LOOKUP_BATCH = 1000
@@ -302,7 +290,7 @@ class ContactResource(resources.ModelResource):
                 plan.error = str(exc)
                 continue
             if (first := first_rows.get(row.email)) is not None:
-                _merge_duplicate(first.row, row)
+                contact_row_merge(first.row, row)
                 plan.row, plan.merged_into = first.row, first.line
             else:
                 plan.row = row
@@ -355,7 +343,7 @@ class ContactResource(resources.ModelResource):
 
     def _apply(self, contact: Contact, row: ContactRow, *, new: bool) -> bool:
         """Copy the row's values onto the contact by the import rules; True if any changed."""
-        values = {name: getattr(row, name) for name in _PLAIN_FIELDS}
+        values = {name: getattr(row, name) for name in PLAIN_FIELDS}
         if row.email_status is not None and (new or contact.email_status == EmailStatus.SUBSCRIBED):
             values["email_status"] = row.email_status
         if row.sms_status is not None and (new or contact.sms_status in _SMS_OPEN):
@@ -379,7 +367,7 @@ class ContactResource(resources.ModelResource):
 
     def get_bulk_update_fields(self) -> list[str]:
         return [
-            *_PLAIN_FIELDS,
+            *PLAIN_FIELDS,
             "email_status",
             "sms_status",
             "attributes",
@@ -468,12 +456,3 @@ class ContactResource(resources.ModelResource):
         if row_number is None or not 0 < row_number <= len(self._plans):
             return row_number
         return self._plans[row_number - 1].line
-
-
-def _merge_duplicate(kept: ContactRow, later: ContactRow) -> None:
-    """A later row of the same e-mail: its non-empty values win."""
-    for name in (*_PLAIN_FIELDS, "email_status", "sms_status", "source"):
-        value = getattr(later, name)
-        if value is not None:
-            setattr(kept, name, value)
-    kept.attributes.update(later.attributes)

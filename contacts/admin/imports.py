@@ -53,26 +53,8 @@ class ImportJobAdmin(admin.ModelAdmin):
         ),
         (_("Timing"), {"fields": ("created_at", "started_at", "finished_at")}),
     )
-    readonly_fields = (
-        "original_name",
-        "status",
-        "progress",
-        "error",
-        "rows_read",
-        "created_count",
-        "updated_count",
-        "unchanged_count",
-        "rejected_count",
-        "merged_count",
-        "rejects",
-        "contact_list",
-        "lead_source",
-        "update_existing",
-        "created_by",
-        "created_at",
-        "started_at",
-        "finished_at",
-    )
+    # Every field shown is read-only: the job is the worker's record, not a form.
+    readonly_fields = tuple(name for _title, options in fieldsets for name in options["fields"])
 
     # Jobs are created by the contact import and written by the worker only.
     def has_add_permission(self, request: HttpRequest) -> bool:

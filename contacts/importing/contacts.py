@@ -35,7 +35,7 @@ except ImportError:  # SQLite-only installs never take the COPY path
     psycopg_errors = Jsonb = None
 from contacts.importing.columns import HeaderError, map_headers
 from contacts.importing.reading import CsvReader, UnreadableFile
-from contacts.importing.rows import ContactRow, ContactRowBuilder
+from contacts.importing.rows import PLAIN_FIELDS, ContactRow, ContactRowBuilder, contact_row_merge
 from contacts.models import (
     Contact,
     ContactList,
@@ -48,23 +48,6 @@ from contacts.models import (
 from contacts.normalize import InvalidValue
 
 CHUNK_SIZE = 20000
-
-# Staging columns, in ContactRow order after `line` and `email`.
-_ROW_FIELDS = [
-    "phone",
-    "first_name",
-    "last_name",
-    "language",
-    "time_zone",
-    "created_at",
-    "email_status",
-    "sms_status",
-    "loyalty_points",
-    "loyalty_points_expire_on",
-    "score",
-]
-# Fields an update copies when the file has a value (COALESCE keeps the stored one otherwise).
-_PLAIN_UPDATES = [name for name in _ROW_FIELDS if name not in ("email_status", "sms_status")]
 
 
 @dataclass
@@ -119,16 +102,6 @@ class RejectWriter:
             self._writer.writerow([line, escape_formula(reason), *map(escape_formula, values)])
 
 
-def _merge_duplicate(kept: ContactRow, later: ContactRow) -> None:
-    """A later row of the same e-mail: its non-empty values win."""
-    for name in (*_ROW_FIELDS, "source"):
-        value = getattr(later, name)
-        if value is not None:
-            setattr(kept, name, value)
-    kept.attributes.update(later.attributes)
-    kept.line = later.line
-
-
 def contacts_import(
     *,
     stream: BinaryIO,
@@ -171,7 +144,7 @@ def contacts_import(
                 if row is None:
                     continue
                 if (kept := chunk.get(row.email)) is not None:
-                    _merge_duplicate(kept, row)
+                    contact_row_merge(kept, row)
                     result.merged += 1
                     continue
                 chunk[row.email] = row
@@ -562,7 +535,7 @@ class _ChunkMerger:
             else f"json_patch({c}.attributes, s.attributes)"
         )
         new_values = {
-            **{name: f"COALESCE(s.{name}, {c}.{name})" for name in _PLAIN_UPDATES},
+            **{name: f"COALESCE(s.{name}, {c}.{name})" for name in PLAIN_FIELDS},
             "lead_source_id": f"COALESCE(s.source_id, {c}.lead_source_id)",
             "email_status": (
                 f"CASE WHEN {c}.email_status = 'subscribed' AND s.email_status IS NOT NULL "

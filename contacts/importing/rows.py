@@ -69,6 +69,30 @@ class ContactRow:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
+# Values an import copies onto a contact when the file has one; statuses and the lead source
+# follow their own rules (see contacts.importing.contacts and contacts.resources).
+PLAIN_FIELDS = (
+    "phone",
+    "first_name",
+    "last_name",
+    "language",
+    "time_zone",
+    "created_at",
+    "loyalty_points",
+    "loyalty_points_expire_on",
+    "score",
+)
+
+
+def contact_row_merge(kept: ContactRow, later: ContactRow) -> None:
+    """A later row of the same e-mail in one file: its non-empty values win."""
+    for name in (*PLAIN_FIELDS, "email_status", "sms_status", "source"):
+        value = getattr(later, name)
+        if value is not None:
+            setattr(kept, name, value)
+    kept.attributes.update(later.attributes)
+
+
 def _status(value: str, table: dict[str, str], column: str) -> str:
     status = table.get(header_key(value))
     if status is None:
