@@ -6,8 +6,10 @@ keeps the rollups in step with the `Activity` log.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -360,3 +362,143 @@ class ImportJob(models.Model):
         if not self.bytes_total:
             return 0
         return min(99, int(self.bytes_read * 100 / self.bytes_total))
+
+
+class EngagementPolicy(models.Model):
+    """How `contacts.services.engagement` turns days since the last engagement into a level,
+    and how much each change of level moves the score. One row (pk 1), edited in the admin."""
+
+    SINGLETON_PK = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_PK, editable=False)
+    recent_days = models.PositiveIntegerField(
+        _("recent activity: up to (days)"),
+        default=7,
+        validators=[MinValueValidator(1)],
+        help_text=_("Engaged this many days ago or less: recent activity."),
+    )
+    engaged_days = models.PositiveIntegerField(
+        _("engaged: up to (days)"),
+        default=21,
+        validators=[MinValueValidator(1)],
+        help_text=_("Engaged this many days ago or less (and not recently): engaged."),
+    )
+    disengaged_days = models.PositiveIntegerField(
+        _("disengaged: up to (days)"),
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text=_("Engaged this many days ago or less: disengaged; longer ago: inactive."),
+    )
+    # Bounded so that a typo cannot push scores past what an integer column holds.
+    score_recent = models.IntegerField(
+        _("score on becoming recently active"),
+        default=10,
+        validators=[MinValueValidator(-1000), MaxValueValidator(1000)],
+    )
+    score_engaged = models.IntegerField(
+        _("score on becoming engaged"),
+        default=10,
+        validators=[MinValueValidator(-1000), MaxValueValidator(1000)],
+    )
+    score_disengaged = models.IntegerField(
+        _("score on becoming disengaged"),
+        default=-5,
+        validators=[MinValueValidator(-1000), MaxValueValidator(1000)],
+    )
+    score_inactive = models.IntegerField(
+        _("score on becoming inactive"),
+        default=-10,
+        validators=[MinValueValidator(-1000), MaxValueValidator(1000)],
+    )
+    score_never = models.IntegerField(
+        _("score on becoming never engaged"),
+        default=0,
+        validators=[MinValueValidator(-1000), MaxValueValidator(1000)],
+    )
+    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("engagement policy")
+        verbose_name_plural = _("engagement policy")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="engagement_policy_singleton"),
+            # The levels are read from the shortest period to the longest: overlapping
+            # periods would make one of them unreachable.
+            models.CheckConstraint(
+                condition=Q(recent_days__gte=1)
+                & Q(engaged_days__gt=F("recent_days"))
+                & Q(disengaged_days__gt=F("engaged_days")),
+                name="engagement_policy_days_increase",
+                violation_error_message=_(
+                    "The periods must increase: recent activity < engaged < disengaged."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Engagement policy"))
+
+    def clean(self) -> None:
+        errors = {}
+        if self.recent_days and self.engaged_days and self.engaged_days <= self.recent_days:
+            errors["engaged_days"] = _("Must be more than the recent activity period.")
+        if self.engaged_days and self.disengaged_days and self.disengaged_days <= self.engaged_days:
+            errors["disengaged_days"] = _("Must be more than the engaged period.")
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def load(cls) -> "EngagementPolicy":
+        policy, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return policy
+
+    def score_for(self, level: str) -> int:
+        """The score change on becoming `level` (moves within recent/engaged aside)."""
+        return {
+            EngagementLevel.RECENT: self.score_recent,
+            EngagementLevel.ENGAGED: self.score_engaged,
+            EngagementLevel.DISENGAGED: self.score_disengaged,
+            EngagementLevel.INACTIVE: self.score_inactive,
+            EngagementLevel.NEVER: self.score_never,
+        }[level]
+
+
+class EngagementChange(models.Model):
+    """One change of a contact's engagement level and what it did to the score. Append-only:
+    written by `contacts.services.engagement`, never edited."""
+
+    id = models.BigAutoField(primary_key=True)
+    # Covered by the (contact, changed_at) index below.
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
+        related_name="engagement_changes",
+        db_index=False,
+    )
+    from_level = models.CharField(_("from level"), max_length=16, choices=EngagementLevel.choices)
+    to_level = models.CharField(_("to level"), max_length=16, choices=EngagementLevel.choices)
+    score_delta = models.IntegerField(_("score change"))
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = _("engagement change")
+        verbose_name_plural = _("engagement changes")
+        indexes = [
+            # The contact page's history (one contact's changes, newest first) and the
+            # cascade when a contact is deleted.
+            models.Index(fields=["contact", "changed_at"], name="engagement_change_contact_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_level} → {self.to_level} {self.changed_at:%Y-%m-%d %H:%M}"

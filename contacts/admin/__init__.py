@@ -8,6 +8,7 @@ from contacts.admin.catalog import (
     TagAdmin,
 )
 from contacts.admin.contacts import ContactAdmin
+from contacts.admin.engagement import EngagementPolicyAdmin
 from contacts.admin.imports import ImportJobAdmin
 from contacts.admin.pagination import EstimatedCountPaginator, QuickCountPaginator
 
@@ -15,6 +16,7 @@ __all__ = [
     "ActivityAdmin",
     "ContactAdmin",
     "ContactListAdmin",
+    "EngagementPolicyAdmin",
     "EstimatedCountPaginator",
     "ImportJobAdmin",
     "LeadSourceAdmin",

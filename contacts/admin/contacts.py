@@ -23,10 +23,11 @@ from contacts.forms import (
 )
 from contacts.importing.columns import HeaderError
 from contacts.importing.reading import UnreadableFile
-from contacts.models import Activity, Contact, ListMembership
+from contacts.models import Activity, Contact, EngagementChange, ListMembership
 from contacts.resources import ContactCsvFormat, ContactResource
 
 TIMELINE_LENGTH = 50
+ENGAGEMENT_HISTORY_LENGTH = 50
 
 
 def contact_search_q(term: str) -> Q:
@@ -99,6 +100,9 @@ class ContactAdmin(ImportExportModelAdmin):
     autocomplete_fields = ("lead_source", "tags")
     inlines = (ListMembershipInline,)
     readonly_fields = (
+        # Set by the daily engagement job, which records each change and scores it: a
+        # hand-set level would bypass both.
+        "engagement_level",
         "email_status_reason",
         "email_status_changed_at",
         "last_targeted_at",
@@ -192,6 +196,13 @@ class ContactAdmin(ImportExportModelAdmin):
             context["activity_changelist_url"] = (
                 reverse("admin:contacts_activity_changelist") + f"?contact={obj.pk}"
             )
+            context["engagement_history"] = list(
+                EngagementChange.objects.filter(contact=obj).order_by("-changed_at", "-id")[
+                    :ENGAGEMENT_HISTORY_LENGTH
+                ]
+            )
+            context["engagement_history_length"] = ENGAGEMENT_HISTORY_LENGTH
+            context["engagement_policy_url"] = reverse("admin:contacts_engagementpolicy_changelist")
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # Import and export ---------------------------------------------------------------------

@@ -230,12 +230,20 @@ def contact_events(contact: DemoContact, calendar: Calendar, seed: int) -> Itera
     return (event for event in events if event.at < calendar.end)
 
 
-# The engagement level and score the demo gives a contact from its rollups: a simple reading of
-# "recent activity / engaged / disengaged / inactive / never engaged" (mirrored in postgres.py).
-ENGAGEMENT_LEVELS = (  # (human open or click within this many days, level, score)
-    (30, "recent", 80),
-    (180, "engaged", 60),
-    (365, "disengaged", 30),
+# The engagement level the demo gives a contact from its rollups: the rule of the default
+# engagement policy (days since the latest human open, click or visit; mirrored in sql.py and
+# seeding.py), so that the nightly job finds a demo base as it would leave it. The scores are
+# the demo's own.
+def _policy_days(name: str) -> int:
+    from contacts.models import EngagementPolicy
+
+    return EngagementPolicy._meta.get_field(name).default
+
+
+ENGAGEMENT_LEVELS = (  # (latest engagement within this many days, level, score)
+    (_policy_days("recent_days"), "recent", 80),
+    (_policy_days("engaged_days"), "engaged", 60),
+    (_policy_days("disengaged_days"), "disengaged", 30),
 )
 INACTIVE = ("inactive", 10)
 NEVER = ("never", 0)

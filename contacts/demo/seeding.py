@@ -181,8 +181,11 @@ class _ActivityWriter:
 
 def _engagement_update(calendar: Calendar) -> None:
     """Engagement level and score from the rollups (the rule of behaviour.ENGAGEMENT_LEVELS)."""
+    # Greatest is NULL on SQLite when one argument is: each Coalesce starts with another rollup.
     latest = Greatest(
-        Coalesce("last_open_at", "last_click_at"), Coalesce("last_click_at", "last_open_at")
+        Coalesce("last_open_at", "last_click_at", "last_visit_at"),
+        Coalesce("last_click_at", "last_visit_at", "last_open_at"),
+        Coalesce("last_visit_at", "last_open_at", "last_click_at"),
     )
     levels, scores = (
         [When(IsNull(latest, True), then=Value(NEVER[0]))],

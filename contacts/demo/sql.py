@@ -211,7 +211,7 @@ def rollups_create_sql() -> str:
 
 def engagement_sql(end: int) -> tuple[str, str]:
     """CASE expressions for the engagement level and score (see behaviour.ENGAGEMENT_LEVELS)."""
-    latest = "GREATEST(r.last_open_at, r.last_click_at)"
+    latest = "GREATEST(r.last_open_at, r.last_click_at, r.last_visit_at)"
     level, score = (
         [f"CASE WHEN {latest} IS NULL THEN '{NEVER[0]}'"],
         [f"CASE WHEN {latest} IS NULL THEN {NEVER[1]}"],

@@ -8,12 +8,18 @@ from contacts.services.activity import (
     contact_rollups_rebuild,
     contact_rollups_refresh,
 )
+from contacts.services.engagement import (
+    EngagementUpdateResult,
+    engagement_levels_update,
+)
 
 __all__ = [
     "ActivityEvent",
+    "EngagementUpdateResult",
     "RecordResult",
     "activities_record",
     "activity_natural_key",
     "contact_rollups_rebuild",
     "contact_rollups_refresh",
+    "engagement_levels_update",
 ]

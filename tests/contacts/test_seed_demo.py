@@ -19,7 +19,11 @@ from contacts.models import (
     ListMembership,
     SmsStatus,
 )
-from contacts.services import activity_natural_key, contact_rollups_refresh
+from contacts.services import (
+    activity_natural_key,
+    contact_rollups_refresh,
+    engagement_levels_update,
+)
 from tests.factories import ActivityFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -137,12 +141,22 @@ def test_rollups_match_the_log_when_seeded():
     assert machine_only.exists()
 
 
-def test_engagement_level_follows_the_last_human_open_or_click_when_seeded():
+def test_engagement_levels_are_those_the_nightly_job_sets_when_seeded():
     seed("--contacts", "300")
 
-    never = Contact.objects.filter(last_open_at__isnull=True, last_click_at__isnull=True)
+    # The seeded history ends at the start of today (UTC): the job, run then, has nothing to do.
+    start_of_day = NOW.replace(hour=0, minute=0)
+    outcome = engagement_levels_update(now=start_of_day, dry_run=True)
+
+    assert outcome.examined == 300
+    assert outcome.changed_total == 0
+    never = Contact.objects.filter(
+        last_open_at__isnull=True, last_click_at__isnull=True, last_visit_at__isnull=True
+    )
     recent = Contact.objects.filter(
-        Q(last_open_at__gte=NOW - timedelta(days=29)) | Q(last_click_at__gte=NOW - timedelta(29))
+        Q(last_open_at__gte=start_of_day - timedelta(days=7))
+        | Q(last_click_at__gte=start_of_day - timedelta(days=7))
+        | Q(last_visit_at__gte=start_of_day - timedelta(days=7))
     )
     assert set(never.values_list("engagement_level", flat=True)) == {"never"}
     assert set(recent.values_list("engagement_level", flat=True)) == {"recent"}
