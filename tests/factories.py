@@ -55,3 +55,27 @@ class ActivityFactory(factory.django.DjangoModelFactory):
         )
     )
     campaign = ""
+
+
+class SegmentFactory(factory.django.DjangoModelFactory):
+    """A segment with a stored rule (everyone unless given one); not cleaned, like a raw save."""
+
+    class Meta:
+        model = "segments.Segment"
+
+    name = factory.Sequence(lambda n: f"Segment {n}")
+    slug = factory.Sequence(lambda n: f"segment-{n}")
+    rule = factory.LazyFunction(lambda: {"match": "all", "conditions": []})
+    is_active = True
+
+
+class SegmentMembershipFactory(factory.django.DjangoModelFactory):
+    """One stay of a contact in a segment, open unless `exited_at` is given."""
+
+    class Meta:
+        model = "segments.SegmentMembership"
+
+    segment = factory.SubFactory(SegmentFactory)
+    contact = factory.SubFactory(ContactFactory)
+    entered_at = factory.LazyFunction(timezone.now)
+    exited_at = None
