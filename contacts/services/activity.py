@@ -224,9 +224,12 @@ def _apply_status_effects(new_events: Sequence[ActivityEvent], keys: list[uuid.U
         changes = {status_field: new_status}
         if status_field == "email_status":
             changes.update(email_status_reason=reason, email_status_changed_at=event_at)
-            # An older event never overrides a later decision (a resubscription by staff).
-            recent_enough = Q(email_status_changed_at__isnull=True) | Q(
-                email_status_changed_at__lt=event_at
+            # An older event never overrides a later decision (a resubscription by staff); a
+            # cleaning is no such decision, so an opt-out or bounce reported late still counts.
+            recent_enough = (
+                Q(email_status_changed_at__isnull=True)
+                | Q(email_status_changed_at__lt=event_at)
+                | Q(email_status=EmailStatus.CLEANED)
             )
         else:
             recent_enough = Q()

@@ -132,6 +132,22 @@ def test_old_unsubscribe_does_not_override_a_later_resubscription():
     assert contact.email_status == EmailStatus.SUBSCRIBED
 
 
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [
+        (ActivityKind.UNSUBSCRIBE, EmailStatus.UNSUBSCRIBED),
+        (ActivityKind.BOUNCE, EmailStatus.BOUNCED),
+        (ActivityKind.COMPLAINT, EmailStatus.COMPLAINED),
+    ],
+)
+def test_late_opt_out_or_bounce_applies_when_the_contact_was_cleaned_since(kind, status):
+    # A cleaning is not the contact's decision: an older opt-out reported after it still holds.
+    contact = ContactFactory(email_status=EmailStatus.CLEANED, email_status_changed_at=at(20))
+    activities_record(events=[ActivityEvent(contact.pk, kind, at(1))])
+    contact.refresh_from_db()
+    assert contact.email_status == status
+
+
 def test_replayed_unsubscribe_does_not_undo_a_resubscription():
     contact = ContactFactory()
     event = ActivityEvent(contact.pk, ActivityKind.UNSUBSCRIBE, at(1))
