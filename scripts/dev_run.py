@@ -2,7 +2,8 @@
 
 What `make run` does, in order:
 1. apply the migrations (SQLite file in var/ unless DATABASE_URL says otherwise);
-2. when the base has no contact yet, load the demo data (`seed_demo --contacts 2000 --seed 1`);
+2. when the base has no contact yet, load the demo data (`seed_demo --contacts 2000 --seed 1`)
+   and evaluate the active segments;
 3. make sure the `admin` superuser exists and print its login (`ensure_admin`);
 4. start `runserver 127.0.0.1:$PORT` (8000 by default) and `qcluster`, and supervise them:
    Ctrl-C (or SIGTERM) stops both gracefully, a second Ctrl-C or a stuck process after
@@ -54,6 +55,8 @@ def prepare(admin_url: str) -> None:
         if not Contact.objects.exists():
             print(f"No contact yet: loading demo data (seed_demo {' '.join(DEMO_SEED_ARGS)})")
             call_command("seed_demo", *DEMO_SEED_ARGS)
+            # The worker would do it within minutes; the demo shows members at once.
+            call_command("evaluate_segments")
         call_command("ensure_admin", "--url", admin_url)
     except CommandError as error:
         sys.exit(f"make run: {error}")

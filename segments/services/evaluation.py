@@ -124,7 +124,8 @@ def segment_evaluate(*, segment_id: int, now: datetime | None = None) -> Evaluat
     except BaseException as error:
         _finish(segment, now=now, started=started, error=repr(error))
         raise
-    logger.info(
+    # Every evaluation is also kept as a SegmentEvaluation; this line is for a worker's log.
+    logger.debug(
         "segment %s: entered %d, exited %d, members %d in %.2f s",
         segment.slug,
         result.entered,
