@@ -138,11 +138,41 @@ class SegmentEvaluation(models.Model):
 
 
 class Cleaning(models.Model):
-    """A list cleaning: contacts whose e-mail status staff set to `cleaned`, and its reversal."""
+    """A list cleaning: contacts whose e-mail status staff set to `cleaned`, and its reversal.
 
+    Staff request a cleaning (and later its revert); a worker runs it. `status` follows the
+    cleaning, `revert_status` its revert. Both runs are one transaction each: a failed one
+    changed no contact.
+    """
+
+    class Kind(models.TextChoices):
+        NEVER_OPENED = "never_opened", _("Never opened in the last N days")
+        NEVER_CLICKED = "never_clicked", _("Never clicked in the last N days")
+        SEGMENT = "segment", _("Members of a segment")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    class RevertStatus(models.TextChoices):
+        NONE = "none", _("Not reverted")
+        PENDING = "pending", _("Revert pending")
+        RUNNING = "running", _("Reverting")
+        DONE = "done", _("Reverted")
+        FAILED = "failed", _("Revert failed")
+
+    # The criterion's label, in the language of whoever asked for the cleaning.
     criterion = models.CharField(_("criterion"), max_length=255)
+    # What the worker runs. Empty on the cleanings that ran before workers did.
+    kind = models.CharField(_("kind of criterion"), max_length=16, choices=Kind.choices, blank=True)
+    days = models.PositiveIntegerField(_("N (days)"), null=True, blank=True)
     segment = models.ForeignKey(
         Segment, verbose_name=_("segment"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
     contact_count = models.IntegerField(_("contacts cleaned"), default=0)
     created_by = models.ForeignKey(
@@ -153,6 +183,13 @@ class Cleaning(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("cleaned at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    revert_status = models.CharField(
+        _("revert status"), max_length=10, choices=RevertStatus.choices, default=RevertStatus.NONE
+    )
+    # Who asked for the revert, and when; `reverted_at` is when the worker restored the contacts.
     reverted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("reverted by"),
@@ -161,8 +198,10 @@ class Cleaning(models.Model):
         blank=True,
         related_name="+",
     )
+    revert_requested_at = models.DateTimeField(_("revert requested at"), null=True, blank=True)
     reverted_at = models.DateTimeField(_("reverted at"), null=True, blank=True)
     restored_count = models.IntegerField(_("contacts restored"), default=0)
+    revert_error = models.TextField(_("revert error"), blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -171,6 +210,22 @@ class Cleaning(models.Model):
 
     def __str__(self) -> str:
         return f"{self.criterion} ({self.created_at:%Y-%m-%d})"
+
+    @property
+    def is_busy(self) -> bool:
+        """A worker has the cleaning or its revert to run, or is running it."""
+        return self.status in (self.Status.PENDING, self.Status.RUNNING) or self.revert_status in (
+            self.RevertStatus.PENDING,
+            self.RevertStatus.RUNNING,
+        )
+
+    @property
+    def can_be_reverted(self) -> bool:
+        """Done, and neither reverted nor being reverted (a failed revert changed nothing)."""
+        return self.status == self.Status.DONE and self.revert_status in (
+            self.RevertStatus.NONE,
+            self.RevertStatus.FAILED,
+        )
 
 
 class CleanedContact(models.Model):

@@ -42,3 +42,15 @@ def segment_evaluate(segment_id: int) -> None:
         logger.info("segment %s is being evaluated by another worker", segment_id)
     except Segment.DoesNotExist:
         logger.info("segment %s was deleted before its evaluation", segment_id)
+
+
+def cleaning_run(cleaning_id: int) -> None:
+    """Run a requested list cleaning; one already run or running elsewhere is left alone."""
+    if services.cleaning_run(cleaning_id=cleaning_id) is None:
+        logger.info("cleaning %s was not pending", cleaning_id)
+
+
+def cleaning_revert_run(cleaning_id: int) -> None:
+    """Undo a list cleaning whose revert was requested; one already run is left alone."""
+    if services.cleaning_revert_run(cleaning_id=cleaning_id) is None:
+        logger.info("revert of cleaning %s was not pending", cleaning_id)

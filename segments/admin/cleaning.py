@@ -1,8 +1,10 @@
 """List cleaning in the admin: "Clean the base" (preview, CSV, confirm), the cleanings, revert.
 
-The pages only translate requests into calls of `segments.services.cleaning`. Cleaning needs
-the "add cleaning" and "change contact" permissions; reverting, "change cleaning" and "change
-contact". Cleanings are a record: they are never edited or deleted by hand.
+The pages only translate requests into calls of `segments.services.cleaning`. Confirming a
+cleaning, or a revert, hands it to a worker and shows the cleaning's page, which follows its
+status and reloads itself until the worker is done. Cleaning needs the "add cleaning" and
+"change contact" permissions; reverting, "change cleaning" and "change contact". Cleanings are
+a record: they are never edited or deleted by hand.
 """
 
 import csv
@@ -22,6 +24,7 @@ from django.http import (
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -36,8 +39,9 @@ from segments.services import (
     CleaningKind,
     cleaning_candidates,
     cleaning_preview,
-    cleaning_revert,
-    contacts_clean,
+    cleaning_request,
+    cleaning_revert_refusal,
+    cleaning_revert_request,
 )
 
 CSV_LINES_PER_CHUNK = 500
@@ -47,27 +51,40 @@ CSV_LINES_PER_CHUNK = 500
 class CleaningAdmin(admin.ModelAdmin):
     list_display = (
         "criterion",
-        "contact_count",
+        "status",
+        "contacts_cleaned",
         "created_by",
         "created_at",
-        "reverted",
+        "revert_status",
         "reverted_by",
         "reverted_at",
-        "restored_count",
+        "contacts_restored",
     )
     list_display_links = ("criterion",)
+    list_filter = ("status", "revert_status")
     list_select_related = ("created_by", "reverted_by")
-    fields = (
-        "criterion",
-        "segment",
-        "contact_count",
-        "created_by",
-        "created_at",
-        "reverted_by",
-        "reverted_at",
-        "restored_count",
+    fieldsets = (
+        (None, {"fields": ("criterion", "segment", "status", "error", "contacts_cleaned")}),
+        (
+            _("Timing"),
+            {"fields": ("created_by", "created_at", "started_at", "finished_at")},
+        ),
+        (
+            _("Revert"),
+            {
+                "fields": (
+                    "revert_status",
+                    "revert_error",
+                    "reverted_by",
+                    "revert_requested_at",
+                    "reverted_at",
+                    "contacts_restored",
+                )
+            },
+        ),
     )
-    readonly_fields = fields
+    # Every field shown is read-only: the cleaning is the worker's record, not a form.
+    readonly_fields = tuple(name for _title, options in fieldsets for name in options["fields"])
 
     # Permissions -----------------------------------------------------------------------------
 
@@ -97,13 +114,23 @@ class CleaningAdmin(admin.ModelAdmin):
             return (*self.list_display, "revert_link")
         return self.list_display
 
-    @admin.display(description=_("reverted"), boolean=True)
-    def reverted(self, cleaning: Cleaning) -> bool:
-        return cleaning.reverted_at is not None
+    # The counts mean something once the worker is done: "-" until then.
+
+    @admin.display(description=_("contacts cleaned"), ordering="contact_count")
+    def contacts_cleaned(self, cleaning: Cleaning) -> str:
+        if cleaning.status != Cleaning.Status.DONE:
+            return "-"
+        return number_format(cleaning.contact_count, force_grouping=True)
+
+    @admin.display(description=_("contacts restored"), ordering="restored_count")
+    def contacts_restored(self, cleaning: Cleaning) -> str:
+        if cleaning.revert_status != Cleaning.RevertStatus.DONE:
+            return "-"
+        return number_format(cleaning.restored_count, force_grouping=True)
 
     @admin.display(description=_("revert"))
     def revert_link(self, cleaning: Cleaning) -> str:
-        if cleaning.reverted_at is not None:
+        if not cleaning.can_be_reverted:
             return "-"
         return format_html(
             '<a href="{}" class="revert-link">{}</a>',
@@ -133,6 +160,12 @@ class CleaningAdmin(admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "can_revert": self.has_revert_permission(request)}
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The page says where the worker is, and reloads itself while it runs (see the template).
+        context["auto_refresh"] = obj is not None and obj.is_busy
+        context["cleaning_notes"] = cleaning_notes(obj) if obj is not None else []
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     # Clean the base --------------------------------------------------------------------------
 
     def clean_view(self, request: HttpRequest) -> HttpResponse:
@@ -143,20 +176,19 @@ class CleaningAdmin(admin.ModelAdmin):
             form = CleaningForm(request.POST)
             if form.is_valid():
                 try:
-                    cleaning = contacts_clean(criterion=form.chosen_criterion(), user=request.user)
+                    cleaning = cleaning_request(
+                        criterion=form.chosen_criterion(), user=request.user
+                    )
                 except ValidationError as error:
                     form.add_error(None, error)
                 else:
                     self.message_user(
                         request,
-                        ngettext(
-                            "%(count)d contact cleaned (%(criterion)s): its e-mail status is "
-                            "now “cleaned”. This cleaning can be reverted from this page.",
-                            "%(count)d contacts cleaned (%(criterion)s): their e-mail status is "
-                            "now “cleaned”. This cleaning can be reverted from this page.",
-                            cleaning.contact_count,
+                        gettext(
+                            "Cleaning “%(criterion)s” handed to a worker: this page shows its "
+                            "status."
                         )
-                        % {"count": cleaning.contact_count, "criterion": cleaning.criterion},
+                        % {"criterion": cleaning.criterion},
                         messages.SUCCESS,
                     )
                     return HttpResponseRedirect(
@@ -209,28 +241,28 @@ class CleaningAdmin(admin.ModelAdmin):
     # Revert ----------------------------------------------------------------------------------
 
     def revert_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Confirm (GET), then revert (POST) one cleaning."""
+        """Confirm (GET), then hand the revert of one cleaning to a worker (POST)."""
         cleaning = self.get_object(request, unquote(object_id))
         if cleaning is None:
             raise Http404
         if not self.has_revert_permission(request, cleaning):
             raise PermissionDenied
         change_url = reverse("admin:segments_cleaning_change", args=[cleaning.pk])
-        if cleaning.reverted_at is not None:
-            self.message_user(request, gettext("This cleaning was already reverted."))
-            return HttpResponseRedirect(change_url)
         if request.method == "POST":
-            restored = cleaning_revert(cleaning=cleaning, user=request.user)
-            self.message_user(
-                request,
-                ngettext(
-                    "Cleaning reverted: %(count)d contact got its previous status back.",
-                    "Cleaning reverted: %(count)d contacts got their previous status back.",
-                    restored,
+            try:
+                cleaning_revert_request(cleaning=cleaning, user=request.user)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.WARNING)
+            else:
+                self.message_user(
+                    request,
+                    gettext("Revert handed to a worker: this page shows its status."),
+                    messages.SUCCESS,
                 )
-                % {"count": restored},
-                messages.SUCCESS if restored else messages.WARNING,
-            )
+            return HttpResponseRedirect(change_url)
+        if not cleaning.can_be_reverted:
+            # Already reverted, being reverted, or not done: say so on the cleaning's page.
+            self.message_user(request, cleaning_revert_refusal(cleaning=cleaning), messages.WARNING)
             return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),
@@ -240,6 +272,65 @@ class CleaningAdmin(admin.ModelAdmin):
             "change_url": change_url,
         }
         return TemplateResponse(request, "admin/segments/cleaning/revert.html", context)
+
+
+def cleaning_notes(cleaning: Cleaning) -> list[tuple[str, str]]:
+    """Where the worker is with `cleaning` and its revert, for the top of its page, as
+    (message level, text) pairs."""
+    status, revert = Cleaning.Status, Cleaning.RevertStatus
+    refreshes = gettext("This page refreshes every few seconds.")
+    notes = []
+    if cleaning.status == status.PENDING:
+        notes.append(("info", gettext("This cleaning waits for a worker.") + " " + refreshes))
+    elif cleaning.status == status.RUNNING:
+        notes.append(("info", gettext("A worker is running this cleaning.") + " " + refreshes))
+    elif cleaning.status == status.FAILED:
+        notes.append(
+            (
+                "error",
+                gettext("This cleaning failed and changed no contact: %(error)s")
+                % {"error": cleaning.error},
+            )
+        )
+    else:
+        count = cleaning.contact_count
+        notes.append(
+            (
+                "success",
+                ngettext(
+                    "Done: %(count)s contact cleaned, its e-mail status is now “cleaned”.",
+                    "Done: %(count)s contacts cleaned, their e-mail status is now “cleaned”.",
+                    count,
+                )
+                % {"count": number_format(count, force_grouping=True)},
+            )
+        )
+    if cleaning.revert_status == revert.PENDING:
+        notes.append(("info", gettext("The revert waits for a worker.") + " " + refreshes))
+    elif cleaning.revert_status == revert.RUNNING:
+        notes.append(("info", gettext("A worker is reverting this cleaning.") + " " + refreshes))
+    elif cleaning.revert_status == revert.FAILED:
+        notes.append(
+            (
+                "error",
+                gettext("The revert failed and changed no contact: %(error)s")
+                % {"error": cleaning.revert_error},
+            )
+        )
+    elif cleaning.revert_status == revert.DONE:
+        count = cleaning.restored_count
+        notes.append(
+            (
+                "success",
+                ngettext(
+                    "Cleaning reverted: %(count)d contact got its previous status back.",
+                    "Cleaning reverted: %(count)d contacts got their previous status back.",
+                    count,
+                )
+                % {"count": count},
+            )
+        )
+    return notes
 
 
 def _criterion_query(criterion: CleaningCriterion) -> dict[str, str]:

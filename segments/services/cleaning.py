@@ -2,7 +2,13 @@
 
 A cleaning sets the e-mail status of the subscribed contacts a criterion picks to `cleaned`
 (suppressed from sending). Nothing is deleted: each cleaned contact keeps a `CleanedContact` row
-with the status, reason and date it had, so that `cleaning_revert` can put them back.
+with the status, reason and date it had, so that a revert can put them back.
+
+Both take tens of seconds on a large base, so the admin only asks for them
+(`cleaning_request`, `cleaning_revert_request`) and a worker runs them (`cleaning_run`,
+`cleaning_revert_run`), with the state on the cleaning (`status`, `revert_status`). A worker
+claims its run with a conditional update, so a task delivered twice runs once, and does the
+work in one transaction, so a failed run changes no contact.
 
 The three criteria are segment rules ("never opened in N days" is "subscribed, in the base for
 more than N days, no human open within the last N days"; a segment is "subscribed, and in that
@@ -11,27 +17,26 @@ them. Both writes are set-based (one INSERT ... SELECT, one UPDATE), whatever th
 base.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
+from django_q.tasks import async_task
 
 from contacts.models import Activity, ActivityKind, Channel, Contact, EmailStatus
 from segments.models import CleanedContact, Cleaning, Segment
 from segments.rules import rule_clean, rule_contacts
 from segments.selectors import RulePreview, rule_preview
 
+logger = logging.getLogger(__name__)
 
-class CleaningKind(models.TextChoices):
-    NEVER_OPENED = "never_opened", _("Never opened in the last N days")
-    NEVER_CLICKED = "never_clicked", _("Never clicked in the last N days")
-    SEGMENT = "segment", _("Members of a segment")
-
+CleaningKind = Cleaning.Kind
 
 # The rollup each "never ... in N days" criterion reads (human opens only, see contacts).
 _ROLLUP = {CleaningKind.NEVER_OPENED: "last_open_at", CleaningKind.NEVER_CLICKED: "last_click_at"}
@@ -46,6 +51,15 @@ class CleaningCriterion:
     kind: str
     days: int | None = None
     segment: Segment | None = None
+
+    @classmethod
+    def of(cls, cleaning: Cleaning) -> "CleaningCriterion":
+        """The criterion a requested cleaning stored; ValidationError when it cannot run."""
+        if cleaning.kind == CleaningKind.SEGMENT:
+            if cleaning.segment_id is None:
+                raise ValidationError(gettext("The segment was deleted before the cleaning ran."))
+            return cls(kind=cleaning.kind, segment=cleaning.segment)
+        return cls(kind=cleaning.kind, days=cleaning.days)
 
     def rule(self) -> dict:
         """The criterion as a cleaned segment rule; ValidationError when it does not hold."""
@@ -90,28 +104,181 @@ def cleaning_preview(*, criterion: CleaningCriterion, now: datetime | None = Non
     return rule_preview(rule=criterion.rule(), now=now)
 
 
+# Cleaning --------------------------------------------------------------------------------------
+
+
 @transaction.atomic
-def contacts_clean(*, criterion: CleaningCriterion, user, now: datetime | None = None) -> Cleaning:
-    """Suppress the contacts `criterion` picks: their e-mail status becomes `cleaned`.
+def cleaning_request(
+    *, criterion: CleaningCriterion, user, now: datetime | None = None
+) -> Cleaning:
+    """Ask a worker to suppress the contacts `criterion` picks; return the pending cleaning.
 
-    1. Record the cleaning: its id names it in the contacts' status reason.
-    2. One INSERT ... SELECT: a `CleanedContact` per matching contact, with the status, reason
-       and date it has now.
-    3. One UPDATE of those contacts that are still subscribed (a concurrent unsubscribe
-       between the two statements wins): status `cleaned`, reason, date.
-    4. Drop the rows of contacts the UPDATE skipped, and store the count.
-
-    Raises ValidationError when the criterion does not hold (a bad number of days, a segment
-    deleted meanwhile); nothing is written then.
+    1. Check the criterion: ValidationError (a bad number of days, no segment) writes nothing.
+    2. Record the cleaning as pending, with the criterion, who asked and when.
+    3. Queue `segments.tasks.cleaning_run` once the transaction commits (the worker must see
+       the row).
     """
     now = now or timezone.now()
-    candidates = cleaning_candidates(criterion=criterion, now=now)
+    criterion.rule()
     cleaning = Cleaning.objects.create(
         criterion=criterion.label()[: Cleaning._meta.get_field("criterion").max_length],
+        kind=criterion.kind,
+        days=criterion.days if criterion.kind in _ROLLUP else None,
         segment=criterion.segment if criterion.kind == CleaningKind.SEGMENT else None,
+        status=Cleaning.Status.PENDING,
         created_by=user,
         created_at=now,
     )
+    _task_queue("segments.tasks.cleaning_run", cleaning=cleaning, name="cleaning")
+    return cleaning
+
+
+def cleaning_run(*, cleaning_id: int, now: datetime | None = None) -> Cleaning | None:
+    """Run a requested cleaning (in a worker). None when it was not pending: already run,
+    running in another worker, or unknown.
+
+    1. Claim it: a conditional update pending → running, with the start time. Only one
+       worker gets it, however often the task is delivered.
+    2. In one transaction, with the criterion applied now:
+       a. one INSERT ... SELECT: a `CleanedContact` per matching contact, with the status,
+          reason and date it has now;
+       b. one UPDATE of those contacts that are still subscribed (a concurrent unsubscribe
+          between the two statements wins): status `cleaned`, reason, date;
+       c. drop the rows of contacts the UPDATE skipped;
+       d. status done, with the count and the end time.
+    3. On an error the transaction changed nothing: status failed, with the reason. A
+       criterion that no longer holds (its segment deleted) is reported that way; anything
+       unexpected is also logged and raised again, for the task log.
+    """
+    now = now or timezone.now()
+    claimed = Cleaning.objects.filter(pk=cleaning_id, status=Cleaning.Status.PENDING).update(
+        status=Cleaning.Status.RUNNING, started_at=now
+    )
+    if not claimed:
+        return None
+    cleaning = Cleaning.objects.select_related("segment").get(pk=cleaning_id)
+    try:
+        with transaction.atomic():
+            count = _contacts_clean(cleaning=cleaning, now=now)
+            Cleaning.objects.filter(pk=cleaning_id).update(
+                status=Cleaning.Status.DONE, contact_count=count, finished_at=timezone.now()
+            )
+    except ValidationError as error:
+        _cleaning_fail(cleaning_id=cleaning_id, error=" ".join(error.messages))
+    except Exception as error:
+        logger.exception("cleaning %s failed", cleaning_id)
+        _cleaning_fail(cleaning_id=cleaning_id, error=_unexpected(error))
+        raise
+    cleaning.refresh_from_db()
+    return cleaning
+
+
+# Revert ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def cleaning_revert_request(*, cleaning: Cleaning, user, now: datetime | None = None) -> Cleaning:
+    """Ask a worker to undo `cleaning`; return it, its revert pending.
+
+    1. Claim the revert with a conditional update: only a done cleaning that is neither
+       reverted nor being reverted (a failed revert changed nothing: it may be asked again).
+       Otherwise ValidationError saying why, and nothing changes: a second request, or one
+       racing this one, is refused.
+    2. Record who asked and when; queue `segments.tasks.cleaning_revert_run` once committed.
+    """
+    now = now or timezone.now()
+    claimed = Cleaning.objects.filter(
+        pk=cleaning.pk,
+        status=Cleaning.Status.DONE,
+        revert_status__in=[Cleaning.RevertStatus.NONE, Cleaning.RevertStatus.FAILED],
+    ).update(
+        revert_status=Cleaning.RevertStatus.PENDING,
+        reverted_by=user,
+        revert_requested_at=now,
+        revert_error="",
+    )
+    cleaning.refresh_from_db()
+    if not claimed:
+        # Read after the claim: another request may have just taken the revert.
+        refusal = cleaning_revert_refusal(cleaning=cleaning)
+        raise ValidationError(refusal or gettext("This cleaning is already being reverted."))
+    _task_queue("segments.tasks.cleaning_revert_run", cleaning=cleaning, name="cleaning-revert")
+    return cleaning
+
+
+def cleaning_revert_run(*, cleaning_id: int, now: datetime | None = None) -> Cleaning | None:
+    """Undo a cleaning whose revert was requested (in a worker). None when no revert was
+    pending: already run, running in another worker, or unknown.
+
+    1. Claim the revert: a conditional update pending → running.
+    2. In one transaction:
+       a. one UPDATE ... FROM the `CleanedContact` rows: the contacts still suppressed by this
+          cleaning get back their previous status, reason and date (the date too, so that an
+          unsubscribe or bounce that happened meanwhile and is recorded later still applies).
+          Contacts whose status changed since (an unsubscribe, a bounce, a decision by staff)
+          are left alone, and so are those with an unsubscribe or complaint recorded after
+          their previous status: one that arrived late, while they were cleaned, and that the
+          cleaned status hid. They stay suppressed;
+       b. revert done, with the count and the time.
+    3. On an error the transaction changed nothing: revert failed, with the reason (logged,
+       and raised again for the task log). It may be asked again.
+    """
+    now = now or timezone.now()
+    claimed = Cleaning.objects.filter(
+        pk=cleaning_id, revert_status=Cleaning.RevertStatus.PENDING
+    ).update(revert_status=Cleaning.RevertStatus.RUNNING)
+    if not claimed:
+        return None
+    cleaning = Cleaning.objects.get(pk=cleaning_id)
+    try:
+        with transaction.atomic():
+            restored = _contacts_restore(cleaning=cleaning, now=now)
+            Cleaning.objects.filter(pk=cleaning_id).update(
+                revert_status=Cleaning.RevertStatus.DONE, reverted_at=now, restored_count=restored
+            )
+    except Exception as error:
+        logger.exception("revert of cleaning %s failed", cleaning_id)
+        Cleaning.objects.filter(pk=cleaning_id).update(
+            revert_status=Cleaning.RevertStatus.FAILED, revert_error=_unexpected(error)
+        )
+        raise
+    cleaning.refresh_from_db()
+    return cleaning
+
+
+def cleaning_revert_refusal(*, cleaning: Cleaning) -> str | None:
+    """Why `cleaning` cannot be reverted, as loaded; None when it can."""
+    if cleaning.can_be_reverted:
+        return None
+    if cleaning.revert_status == Cleaning.RevertStatus.DONE:
+        return gettext("This cleaning was already reverted.")
+    if cleaning.revert_status in (Cleaning.RevertStatus.PENDING, Cleaning.RevertStatus.RUNNING):
+        return gettext("This cleaning is already being reverted.")
+    if cleaning.status == Cleaning.Status.FAILED:
+        return gettext("This cleaning failed and changed no contact: there is nothing to revert.")
+    return gettext("This cleaning has not finished yet: it can be reverted once it is done.")
+
+
+# Helpers ---------------------------------------------------------------------------------------
+
+
+def _task_queue(task: str, *, cleaning: Cleaning, name: str) -> None:
+    transaction.on_commit(partial(async_task, task, cleaning.pk, task_name=f"{name}-{cleaning.pk}"))
+
+
+def _cleaning_fail(*, cleaning_id: int, error: str) -> None:
+    Cleaning.objects.filter(pk=cleaning_id).update(
+        status=Cleaning.Status.FAILED, error=error, finished_at=timezone.now()
+    )
+
+
+def _unexpected(error: Exception) -> str:
+    return gettext("unexpected error: %(error)s") % {"error": error}
+
+
+def _contacts_clean(*, cleaning: Cleaning, now: datetime) -> int:
+    # Steps 2a-2c of cleaning_run; returns how many contacts were cleaned.
+    candidates = cleaning_candidates(criterion=CleaningCriterion.of(cleaning), now=now)
     recorded = _cleaned_contacts_insert(cleaning=cleaning, candidates=candidates)
     reason = cleaning_reason(cleaning)
     cleaned = Contact.objects.filter(
@@ -133,37 +300,7 @@ def contacts_clean(*, criterion: CleaningCriterion, user, now: datetime | None =
                 )
             )
         ).delete()
-    cleaning.contact_count = cleaned
-    cleaning.save(update_fields=["contact_count"])
-    return cleaning
-
-
-@transaction.atomic
-def cleaning_revert(*, cleaning: Cleaning, user, now: datetime | None = None) -> int:
-    """Undo `cleaning`; return how many contacts got their previous status back.
-
-    1. Claim the revert with a conditional update (`reverted_at` still empty): a second revert,
-       or one racing this one, changes nothing and returns 0.
-    2. One UPDATE ... FROM the `CleanedContact` rows: the contacts still suppressed by this
-       cleaning get back their previous status, reason and date (the date too, so that an
-       unsubscribe or bounce that happened meanwhile and is recorded later still applies).
-       Contacts whose status changed since (an unsubscribe, a bounce, a decision by staff)
-       are left alone, and so are those with an unsubscribe or complaint recorded after their
-       previous status: one that arrived late, while they were cleaned, and that the
-       cleaned status hid. They stay suppressed.
-    3. Store the count on the cleaning.
-    """
-    now = now or timezone.now()
-    claimed = Cleaning.objects.filter(pk=cleaning.pk, reverted_at__isnull=True).update(
-        reverted_at=now, reverted_by=user
-    )
-    if not claimed:
-        cleaning.refresh_from_db()
-        return 0
-    restored = _contacts_restore(cleaning=cleaning, now=now)
-    Cleaning.objects.filter(pk=cleaning.pk).update(restored_count=restored)
-    cleaning.reverted_at, cleaning.reverted_by, cleaning.restored_count = now, user, restored
-    return restored
+    return cleaned
 
 
 def _cleaned_contacts_insert(*, cleaning: Cleaning, candidates: QuerySet[Contact]) -> int:

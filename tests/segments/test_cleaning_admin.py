@@ -1,4 +1,8 @@
-"""The admin's "Clean the base" page, its CSV download, the cleanings list and the revert."""
+"""The admin's "Clean the base" page, its CSV download, the cleanings list and the revert.
+
+Confirming hands the cleaning (or the revert) to a worker; tasks run inline in tests when the
+request commits, hence `django_capture_on_commit_callbacks(execute=True)` around the posts.
+"""
 
 import csv
 import io
@@ -13,7 +17,12 @@ from django.urls import reverse
 from contacts.models import Contact, EmailStatus
 from contacts.resources import EXPORT_FIELDS
 from segments.models import Cleaning
-from segments.services import CleaningCriterion, CleaningKind, contacts_clean
+from segments.services import (
+    CleaningCriterion,
+    CleaningKind,
+    cleaning_request,
+    cleaning_run,
+)
 from tests.factories import ContactFactory, LeadSourceFactory, SegmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,9 +69,19 @@ def csv_rows(response) -> list[list[str]]:
 
 
 def clean_without_admin(user, days: int = 90) -> Cleaning:
-    return contacts_clean(
+    """A cleaning requested and run (what the worker does), without the admin."""
+    cleaning = cleaning_request(
         criterion=CleaningCriterion(kind=CleaningKind.NEVER_OPENED, days=days), user=user
     )
+    return cleaning_run(cleaning_id=cleaning.pk)
+
+
+def change_url(cleaning: Cleaning) -> str:
+    return reverse("admin:segments_cleaning_change", args=[cleaning.pk])
+
+
+def revert_url(cleaning: Cleaning) -> str:
+    return reverse("admin:segments_cleaning_revert", args=[cleaning.pk])
 
 
 # The page --------------------------------------------------------------------------------------
@@ -217,20 +236,49 @@ def test_download_redirects_with_an_error_when_days_are_bad(staff_client):
 # Confirm ---------------------------------------------------------------------------------------
 
 
-def test_confirm_cleans_records_who_and_shows_the_cleaning_when_posted(staff_client):
+def test_confirm_hands_the_cleaning_to_a_worker_and_shows_its_page_when_posted(
+    staff_client, django_capture_on_commit_callbacks
+):
     contact = old_contact()
-    kept = old_contact(last_open_at=NOW - DAY)
+    form = {"criterion": "never_opened", "days": "90", "confirm": "1"}
 
-    response = staff_client.post(
-        reverse(CLEAN_URL), {"criterion": "never_opened", "days": "90", "confirm": "1"}
-    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_client.post(reverse(CLEAN_URL), form)
 
     cleaning = Cleaning.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:segments_cleaning_change", args=[cleaning.pk])
-    assert (cleaning.created_by, cleaning.created_at, cleaning.contact_count) == (
+    assert response["Location"] == change_url(cleaning)
+    assert len(callbacks) == 1  # the worker's task, queued once the request commits
+    assert (cleaning.status, cleaning.created_by, cleaning.created_at) == (
+        Cleaning.Status.PENDING,
         staff_client.user,
         NOW,
+    )
+    contact.refresh_from_db()
+    assert contact.email_status == EmailStatus.SUBSCRIBED  # nothing done in the request
+    html = page(staff_client.get(response["Location"]))
+    assert "Cleaning “Never opened in the last 90 days” handed to a worker" in html
+    assert "This cleaning waits for a worker." in html
+    assert '<meta http-equiv="refresh" content="3">' in html
+    assert revert_url(cleaning) not in html
+
+
+def test_confirm_cleans_records_who_and_shows_the_count_once_the_worker_is_done(
+    staff_client, django_capture_on_commit_callbacks
+):
+    contact = old_contact()
+    kept = old_contact(last_open_at=NOW - DAY)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            reverse(CLEAN_URL), {"criterion": "never_opened", "days": "90", "confirm": "1"}
+        )
+
+    cleaning = Cleaning.objects.get()
+    assert response["Location"] == change_url(cleaning)
+    assert (cleaning.status, cleaning.created_by, cleaning.contact_count) == (
+        Cleaning.Status.DONE,
+        staff_client.user,
         1,
     )
     contact.refresh_from_db()
@@ -239,27 +287,33 @@ def test_confirm_cleans_records_who_and_shows_the_cleaning_when_posted(staff_cli
     assert contact.email_status_changed_at == NOW
     kept.refresh_from_db()
     assert kept.email_status == EmailStatus.SUBSCRIBED
-    followed = page(staff_client.get(response["Location"]))
-    assert "1 contact cleaned (Never opened in the last 90 days)" in followed
-    assert reverse("admin:segments_cleaning_revert", args=[cleaning.pk]) in followed
+    html = page(staff_client.get(response["Location"]))
+    assert "Done: 1 contact cleaned, its e-mail status is now “cleaned”." in html
+    assert 'http-equiv="refresh"' not in html
+    assert revert_url(cleaning) in html
 
 
-def test_confirm_cleans_segment_members_when_criterion_is_a_segment(staff_client):
+def test_confirm_cleans_segment_members_when_criterion_is_a_segment(
+    staff_client, django_capture_on_commit_callbacks
+):
     from tests.factories import SegmentMembershipFactory
 
     segment = SegmentFactory(name="Dormant")
     member = SegmentMembershipFactory(segment=segment).contact
     outsider = ContactFactory()
 
-    staff_client.post(
-        reverse(CLEAN_URL), {"criterion": "segment", "segment": str(segment.pk), "confirm": "1"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(
+            reverse(CLEAN_URL),
+            {"criterion": "segment", "segment": str(segment.pk), "confirm": "1"},
+        )
 
     member.refresh_from_db()
     outsider.refresh_from_db()
     assert member.email_status == EmailStatus.CLEANED
     assert outsider.email_status == EmailStatus.SUBSCRIBED
-    assert Cleaning.objects.get().segment == segment
+    cleaning = Cleaning.objects.get()
+    assert (cleaning.segment, cleaning.kind) == (segment, CleaningKind.SEGMENT)
 
 
 def test_add_button_leads_to_the_clean_page_when_user_may_clean(staff_client):
@@ -267,6 +321,67 @@ def test_add_button_leads_to_the_clean_page_when_user_may_clean(staff_client):
 
     assert response.status_code == 302
     assert response["Location"] == reverse(CLEAN_URL)
+
+
+# The cleaning's page and the list --------------------------------------------------------------
+
+
+def test_page_says_the_worker_runs_it_and_refreshes_when_the_cleaning_is_running(staff_client):
+    cleaning = cleaning_request(
+        criterion=CleaningCriterion(kind=CleaningKind.NEVER_OPENED, days=90),
+        user=staff_client.user,
+    )
+    Cleaning.objects.filter(pk=cleaning.pk).update(status=Cleaning.Status.RUNNING)
+
+    html = page(staff_client.get(change_url(cleaning)))
+
+    assert "A worker is running this cleaning. This page refreshes every few seconds." in html
+    assert '<meta http-equiv="refresh" content="3">' in html
+    assert revert_url(cleaning) not in html
+
+
+def test_page_shows_the_error_escaped_and_no_revert_when_the_cleaning_failed(staff_client):
+    cleaning = cleaning_request(
+        criterion=CleaningCriterion(kind=CleaningKind.NEVER_OPENED, days=90),
+        user=staff_client.user,
+    )
+    Cleaning.objects.filter(pk=cleaning.pk).update(
+        status=Cleaning.Status.FAILED, error="unexpected error: <b>boom</b>"
+    )
+
+    html = page(staff_client.get(change_url(cleaning)))
+
+    assert (
+        "This cleaning failed and changed no contact: unexpected error: &lt;b&gt;boom&lt;/b&gt;"
+        in html
+    )
+    assert "<b>boom</b>" not in html
+    assert 'http-equiv="refresh"' not in html
+    assert revert_url(cleaning) not in html
+    list_html = page(staff_client.get(reverse("admin:segments_cleaning_changelist")))
+    assert "Failed" in list_html
+    assert revert_url(cleaning) not in list_html
+
+
+def test_list_shows_each_cleaning_status_and_filters_by_it(staff_client):
+    old_contact()
+    done = clean_without_admin(staff_client.user)
+    pending = cleaning_request(
+        criterion=CleaningCriterion(kind=CleaningKind.NEVER_CLICKED, days=30),
+        user=staff_client.user,
+    )
+    changelist = reverse("admin:segments_cleaning_changelist")
+
+    html = page(staff_client.get(changelist))
+    pending_only = page(staff_client.get(changelist, {"status__exact": "pending"}))
+
+    assert "Done" in html and "Pending" in html and "Not reverted" in html
+    assert revert_url(done) in html
+    assert revert_url(pending) not in html
+    assert '<td class="field-contacts_cleaned">1</td>' in html
+    assert "Never clicked in the last 30 days" in pending_only
+    assert "Never opened in the last 90 days" not in pending_only
+    assert '<td class="field-contacts_cleaned">-</td>' in pending_only  # no count before it ran
 
 
 # Permissions -----------------------------------------------------------------------------------
@@ -296,16 +411,17 @@ def test_cleaning_is_refused_when_user_lacks_a_permission(client, django_user_mo
 
 
 def test_cleaning_is_allowed_when_user_may_add_cleanings_and_change_contacts(
-    client, django_user_model
+    client, django_user_model, django_capture_on_commit_callbacks
 ):
     client = staff_with(
         client, django_user_model, "segments.add_cleaning", "contacts.change_contact"
     )
     old_contact()
 
-    response = client.post(
-        reverse(CLEAN_URL), {"criterion": "never_opened", "days": "90", "confirm": "1"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse(CLEAN_URL), {"criterion": "never_opened", "days": "90", "confirm": "1"}
+        )
 
     assert response.status_code == 302
     assert Cleaning.objects.get().contact_count == 1
@@ -362,7 +478,7 @@ def test_revert_page_asks_for_confirmation_with_the_count_when_opened(staff_clie
         old_contact()
     cleaning = clean_without_admin(staff_client.user)
 
-    response = staff_client.get(reverse("admin:segments_cleaning_revert", args=[cleaning.pk]))
+    response = staff_client.get(revert_url(cleaning))
 
     html = page(response)
     assert "suppressed 2 contacts" in html
@@ -370,23 +486,86 @@ def test_revert_page_asks_for_confirmation_with_the_count_when_opened(staff_clie
     assert Contact.objects.filter(email_status=EmailStatus.CLEANED).count() == 2
 
 
-def test_revert_restores_contacts_and_records_who_when_confirmed(staff_client, frozen_now):
+def test_revert_is_handed_to_a_worker_and_shown_pending_when_confirmed(
+    staff_client, django_capture_on_commit_callbacks
+):
+    old_contact()
+    cleaning = clean_without_admin(staff_client.user)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_client.post(revert_url(cleaning), follow=True)
+
+    assert len(callbacks) == 1
+    html = page(response)
+    assert "Revert handed to a worker: this page shows its status." in html
+    assert "The revert waits for a worker. This page refreshes every few seconds." in html
+    assert '<meta http-equiv="refresh" content="3">' in html
+    assert revert_url(cleaning) not in html
+    assert Contact.objects.get().email_status == EmailStatus.CLEANED
+    # a second confirmation (another tab) is refused while the first waits
+    again = staff_client.post(revert_url(cleaning), follow=True)
+    assert "This cleaning is already being reverted." in page(again)
+    cleaning.refresh_from_db()
+    assert cleaning.revert_status == Cleaning.RevertStatus.PENDING
+
+
+def test_revert_restores_contacts_and_records_who_when_confirmed(
+    staff_client, frozen_now, django_capture_on_commit_callbacks
+):
     contact = old_contact()
     cleaning = clean_without_admin(staff_client.user)
     frozen_now.shift(DAY)
-    url = reverse("admin:segments_cleaning_revert", args=[cleaning.pk])
 
-    response = staff_client.post(url, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(revert_url(cleaning))
 
-    assert "Cleaning reverted: 1 contact got its previous status back." in page(response)
+    assert response["Location"] == change_url(cleaning)
+    html = page(staff_client.get(response["Location"]))
+    assert "Cleaning reverted: 1 contact got its previous status back." in html
+    assert 'http-equiv="refresh"' not in html
     contact.refresh_from_db()
     assert contact.email_status == EmailStatus.SUBSCRIBED
     cleaning.refresh_from_db()
+    assert cleaning.revert_status == Cleaning.RevertStatus.DONE
     assert (cleaning.reverted_by, cleaning.reverted_at) == (staff_client.user, NOW + DAY)
-    again = staff_client.post(url, follow=True)
+    assert revert_url(cleaning) not in html
+    again = staff_client.post(revert_url(cleaning), follow=True)
     assert "This cleaning was already reverted." in page(again)
+    opened = staff_client.get(revert_url(cleaning), follow=True)
+    assert "This cleaning was already reverted." in page(opened)
+    assert 'value="Yes, revert this cleaning"' not in page(opened)
     cleaning.refresh_from_db()
     assert cleaning.reverted_at == NOW + DAY
+
+
+def test_revert_page_sends_back_when_the_cleaning_has_not_finished(staff_client):
+    old_contact()
+    cleaning = cleaning_request(
+        criterion=CleaningCriterion(kind=CleaningKind.NEVER_OPENED, days=90),
+        user=staff_client.user,
+    )
+
+    opened = staff_client.get(revert_url(cleaning), follow=True)
+    posted = staff_client.post(revert_url(cleaning), follow=True)
+
+    for response in (opened, posted):
+        assert response.redirect_chain[-1][0] == change_url(cleaning)
+        assert "This cleaning has not finished yet" in page(response)
+    cleaning.refresh_from_db()
+    assert cleaning.revert_status == Cleaning.RevertStatus.NONE
+
+
+def test_page_shows_the_revert_error_and_offers_it_again_when_the_revert_failed(staff_client):
+    old_contact()
+    cleaning = clean_without_admin(staff_client.user)
+    Cleaning.objects.filter(pk=cleaning.pk).update(
+        revert_status=Cleaning.RevertStatus.FAILED, revert_error="unexpected error: timeout"
+    )
+
+    html = page(staff_client.get(change_url(cleaning)))
+
+    assert "The revert failed and changed no contact: unexpected error: timeout" in html
+    assert revert_url(cleaning) in html
 
 
 def test_revert_is_refused_when_user_cannot_change_contacts(
@@ -396,7 +575,9 @@ def test_revert_is_refused_when_user_cannot_change_contacts(
     cleaning = clean_without_admin(staff_client.user)
     client = staff_with(client, django_user_model, "segments.change_cleaning")
 
-    response = client.post(reverse("admin:segments_cleaning_revert", args=[cleaning.pk]))
+    response = client.post(revert_url(cleaning))
 
     assert response.status_code == 403
     assert Contact.objects.get().email_status == EmailStatus.CLEANED
+    cleaning.refresh_from_db()
+    assert cleaning.revert_status == Cleaning.RevertStatus.NONE
