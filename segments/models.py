@@ -66,19 +66,31 @@ class Segment(models.Model):
 
 
 class SegmentMembership(models.Model):
-    """One stay of a contact in a segment: open (`exited_at` empty) while it lasts."""
+    """One stay of a contact in a segment: open (`exited_at` empty) while it lasts.
+
+    A full evaluation inserts a whole segment at once (hundreds of thousands of rows), so the
+    table carries as little as it can: no database-level foreign keys (their per-row checks
+    doubled that insert's time; Django still cascades deletions of contacts and segments, and
+    an evaluation closes any stay whose contact no longer matches) and one index.
+    """
 
     id = models.BigAutoField(primary_key=True)
     segment = models.ForeignKey(
-        Segment, verbose_name=_("segment"), on_delete=models.CASCADE, related_name="memberships"
+        Segment,
+        verbose_name=_("segment"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_constraint=False,
+        db_index=False,
     )
     # No index of its own: a contact's segments are read through the open-membership index
-    # with the (few) segment ids, and every index slows a full evaluation's insert.
+    # with the (few) segment ids.
     contact = models.ForeignKey(
         Contact,
         verbose_name=_("contact"),
         on_delete=models.CASCADE,
         related_name="segment_memberships",
+        db_constraint=False,
         db_index=False,
     )
     entered_at = models.DateTimeField(_("entered at"))
@@ -90,16 +102,13 @@ class SegmentMembership(models.Model):
         verbose_name_plural = _("segment memberships")
         constraints = [
             # At most one open stay per contact and segment. Serves the evaluation's anti-joins,
-            # "in segment" conditions, member lists and exports.
+            # "in segment" conditions, member lists and exports, and the entries of one
+            # evaluation (open stays of the segment, filtered on `entered_at`).
             models.UniqueConstraint(
                 fields=["segment", "contact"],
                 condition=Q(exited_at__isnull=True),
                 name="segment_membership_open_unique",
             ),
-        ]
-        indexes = [
-            # Entries of one evaluation (scenarios enrol them) and a segment's history.
-            models.Index(fields=["segment", "entered_at"], name="segment_membership_entered_idx"),
         ]
 
     def __str__(self) -> str:
