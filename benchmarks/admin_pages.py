@@ -37,6 +37,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from contacts.models import Activity, Contact, ContactList, EngagementLevel  # noqa: E402
+from segments.models import Segment  # noqa: E402
 
 TARGET_MS = 300
 
@@ -97,6 +98,26 @@ def pick_pages() -> list[tuple[str, str]]:
         ("activity: one contact", f"{activity}?contact={middle.pk}"),
         ("activity: kind = click", f"{activity}?kind__exact=click"),
     ]
+    inactive = Segment.objects.filter(slug="inactive").first()
+    if inactive is not None:
+        memberships = reverse("admin:segments_segmentmembership_changelist")
+        clean = reverse("admin:segments_cleaning_clean")
+        pages += [
+            ("segment list", reverse("admin:segments_segment_changelist")),
+            (
+                "segment page: inactive",
+                reverse("admin:segments_segment_change", args=[inactive.pk]),
+            ),
+            ("members of inactive", f"{memberships}?segment__id__exact={inactive.pk}&stay=open"),
+            (
+                "clean the base: never opened in 365 days",
+                f"{clean}?criterion=never_opened&days=365",
+            ),
+            (
+                "inactivity by lead source",
+                reverse("admin:segments_leadsourceinactivity_changelist"),
+            ),
+        ]
     return pages
 
 
