@@ -293,6 +293,14 @@ class Activity(models.Model):
             models.Index(
                 fields=["contact", "kind", "occurred_at"], name="activity_contact_kind_at_idx"
             ),
+            # The campaigns' frequency cap: who was sent something in the last 30 days. Partial,
+            # so it holds only the sends, and the 30-day window reads a few index pages instead
+            # of the whole log (the index above starts with the contact).
+            models.Index(
+                fields=["occurred_at", "contact"],
+                name="activity_send_at_idx",
+                condition=Q(kind__in=["sent", "sms_sent"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -79,3 +79,54 @@ class SegmentMembershipFactory(factory.django.DjangoModelFactory):
     contact = factory.SubFactory(ContactFactory)
     entered_at = factory.LazyFunction(timezone.now)
     exited_at = None
+
+
+class SenderProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "campaigns.SenderProfile"
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Sender {n}")
+    from_name = "Relance"
+    from_email = factory.Sequence(lambda n: f"news{n}@example.com")
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    """A draft regular e-mail campaign; pass `target_lists=[...]` etc. to target contacts."""
+
+    class Meta:
+        model = "campaigns.Campaign"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    sender_profile = factory.SubFactory(SenderProfileFactory)
+    subject = "News"
+
+    @factory.post_generation
+    def target_lists(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.target_lists.set(extracted)
+
+    @factory.post_generation
+    def target_segments(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.target_segments.set(extracted)
+
+    @factory.post_generation
+    def exclude_lists(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.exclude_lists.set(extracted)
+
+    @factory.post_generation
+    def exclude_segments(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.exclude_segments.set(extracted)
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "campaigns.Message"
+
+    campaign = factory.SubFactory(CampaignFactory)
+    contact = factory.SubFactory(ContactFactory)
+    sender_profile = factory.SelfAttribute("campaign.sender_profile")
