@@ -1,13 +1,23 @@
-"""Sender profiles (secrets never shown back) and the frequency cap."""
+"""Campaigns (compose, preview, audience), sender profiles (secrets never shown back) and the
+frequency cap."""
 
-from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from decimal import Decimal
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.forms import SenderProfileForm
-from campaigns.models import FrequencyCap, SenderProfile
+from campaigns.audience import NO_PHONE, Audience, campaign_audience
+from campaigns.forms import CampaignForm, SenderProfileForm
+from campaigns.models import Campaign, FrequencyCap, SenderProfile
+from campaigns.rendering import campaign_render, sample_contact, sms_segments, sms_size_display
+from contacts.models import Contact, EmailStatus, SmsStatus
 
 
 @admin.register(SenderProfile)
@@ -58,3 +68,259 @@ class FrequencyCapAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+def _count(value: int) -> str:
+    return number_format(value, force_grouping=True)
+
+
+def suppressed_rows(audience: Audience) -> list[tuple[str, str]]:
+    """Suppressed contacts by reason, as (label, count), largest first."""
+    statuses = dict(
+        SmsStatus.choices if audience.channel == Campaign.Channel.SMS else EmailStatus.choices
+    )
+    labels = {NO_PHONE: gettext("No phone number")} | {
+        key: str(label) for key, label in statuses.items()
+    }
+    return [
+        (labels.get(reason, reason), _count(count))
+        for reason, count in sorted(audience.suppressed_by_reason.items(), key=lambda kv: -kv[1])
+    ]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
+    list_display = (
+        "name",
+        "channel",
+        "status",
+        "recipients",
+        "inactive_share",
+        "created_at",
+    )
+    list_filter = ("status", "channel", "kind", "created_at")
+    search_fields = ("name",)
+    date_hierarchy = "created_at"
+    filter_horizontal = ("target_lists", "target_segments", "exclude_lists", "exclude_segments")
+    fieldsets = (
+        (None, {"fields": ("name", "channel")}),
+        (_("Sender"), {"fields": ("sender_profile", "reactivation_profile")}),
+        (
+            _("Content"),
+            {
+                "fields": (
+                    "subject",
+                    "preheader",
+                    "html_body",
+                    "text_body",
+                    "sms_text",
+                    "sms_size",
+                ),
+                "description": _(
+                    "Django template language with the contact's fields: {{ first_name }}, "
+                    "{{ last_name }}, {{ full_name }}, {{ email }}, {{ loyalty_points }}, "
+                    '{{ loyalty_points_expire_on|date:"d/m/Y" }}, {{ score }}, '
+                    "{{ lead_source }}, {{ attributes.tier }}. A missing value renders empty."
+                ),
+            },
+        ),
+        (
+            _("Audience"),
+            {
+                "fields": (
+                    "target_lists",
+                    "target_segments",
+                    "exclude_lists",
+                    "exclude_segments",
+                    "inactive_share_percent",
+                )
+            },
+        ),
+        (_("Schedule"), {"fields": ("scheduled_at",)}),
+    )
+    status_fieldset = (
+        _("Status"),
+        {
+            "fields": (
+                "status",
+                "kind",
+                "recipients_count",
+                "active_count",
+                "inactive_count",
+                "inactive_share",
+                "suppressed_count",
+                "capped_count",
+                "started_at",
+                "finished_at",
+                "created_by",
+                "created_at",
+            )
+        },
+    )
+    readonly_fields = (
+        "sms_size",
+        "status",
+        "kind",
+        "recipients_count",
+        "active_count",
+        "inactive_count",
+        "inactive_share",
+        "suppressed_count",
+        "capped_count",
+        "started_at",
+        "finished_at",
+        "created_by",
+        "created_at",
+    )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Campaign | None = None):
+        if obj is None:
+            return self.fieldsets
+        return (*self.fieldsets, self.status_fieldset)
+
+    @admin.display(description=_("recipients"), ordering="recipients_count")
+    def recipients(self, campaign: Campaign) -> str:
+        return _count(campaign.recipients_count)
+
+    @admin.display(description=_("inactive recipients (% of active)"))
+    def inactive_share(self, campaign: Campaign) -> str:
+        share = campaign.inactive_share_actual
+        if share is None:
+            return "-"
+        return f"{number_format(share, 2)} %"
+
+    @admin.display(description=_("SMS length"))
+    def sms_size(self, campaign: Campaign) -> str:
+        return sms_size_display(campaign.sms_text) if campaign.sms_text else "-"
+
+    # Only drafts are edited: once scheduled, what is sent must be what was checked. ------------
+
+    def has_change_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        if obj is not None and obj.status != Campaign.Status.DRAFT:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        if obj is not None and obj.status != Campaign.Status.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Campaign, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    # Pages --------------------------------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="campaigns_campaign_preview",
+            ),
+            path(
+                "<path:object_id>/audience/",
+                self.admin_site.admin_view(self.audience_view),
+                name="campaigns_campaign_audience",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _viewable(self, request: HttpRequest, object_id: str) -> Campaign:
+        campaign = self.get_object(request, unquote(object_id))
+        if campaign is None:
+            raise Http404
+        if not self.has_view_permission(request, campaign):
+            raise PermissionDenied
+        return campaign
+
+    def _page_context(self, request: HttpRequest, campaign: Campaign, title: str) -> dict:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": campaign,
+            "title": title,
+            "has_view_permission": True,
+        }
+
+    def preview_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The campaign rendered for a contact chosen by e-mail, else the audience's first one,
+        else a made-up sample contact. HTML goes into a sandboxed iframe: its scripts never run
+        in the admin."""
+        campaign = self._viewable(request, object_id)
+        email = request.GET.get("email", "").strip().lower()
+        contact, source = None, "audience"
+        if email:
+            contact = Contact.objects.select_related("lead_source").filter(email=email).first()
+            source = "email"
+            if contact is None:
+                self.message_user(
+                    request, gettext("No contact has this e-mail address."), messages.WARNING
+                )
+        if contact is None:
+            contact = self._first_recipient(campaign)
+        if contact is None:
+            contact, source = sample_contact(), "sample"
+        rendered, errors = None, []
+        try:
+            rendered = campaign_render(campaign=campaign, contact=contact)
+        except ValidationError as error:
+            errors = [
+                f"{Campaign._meta.get_field(field).verbose_name}: {message}"
+                for field, field_messages in error.message_dict.items()
+                for message in field_messages
+            ]
+        context = self._page_context(
+            request, campaign, gettext("Preview of “%(name)s”") % {"name": campaign.name}
+        ) | {
+            "contact": contact,
+            "contact_source": source,
+            "email": email,
+            "rendered": rendered,
+            "render_errors": errors,
+            "is_sms": campaign.channel == Campaign.Channel.SMS,
+            "sms_size": sms_segments(rendered.sms) if rendered else None,
+        }
+        return TemplateResponse(request, "admin/campaigns/campaign/preview.html", context)
+
+    def _first_recipient(self, campaign: Campaign) -> Contact | None:
+        audience = campaign_audience(campaign=campaign)
+        contact = audience.active_contacts.select_related("lead_source").order_by("pk").first()
+        if contact is None and audience.inactive_included:
+            contact = audience.inactive_candidate_contacts.select_related("lead_source").first()
+        return contact
+
+    def audience_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Who the campaign would go to now, step by step (computed on demand: a few seconds
+        at a million contacts)."""
+        campaign = self._viewable(request, object_id)
+        audience = campaign_audience(campaign=campaign)
+        share = Decimal(campaign.inactive_share_percent).normalize()
+        context = self._page_context(
+            request, campaign, gettext("Audience of “%(name)s”") % {"name": campaign.name}
+        ) | {
+            "audience": audience,
+            "counts": {
+                name: _count(getattr(audience, name))
+                for name in (
+                    "targeted",
+                    "excluded",
+                    "suppressed",
+                    "capped_active",
+                    "capped_inactive",
+                    "active",
+                    "inactive",
+                    "enrolled_skipped",
+                    "inactive_candidates",
+                    "inactive_limit",
+                    "inactive_included",
+                    "recipients",
+                )
+            },
+            "suppressed_rows": suppressed_rows(audience),
+            "share": number_format(share),
+            "is_regular": campaign.kind == Campaign.Kind.REGULAR,
+        }
+        return TemplateResponse(request, "admin/campaigns/campaign/audience.html", context)

@@ -1,7 +1,9 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import SenderProfile
+from campaigns.models import Campaign, SenderProfile
+from campaigns.rendering import CONTENT_FIELDS, template_check
 
 SECRET_FIELDS = ("smtp_password", "esp_api_key")
 
@@ -68,3 +70,61 @@ class SenderProfileForm(forms.ModelForm):
         super()._post_clean()
         for name in SECRET_FIELDS:
             setattr(self.instance, name, self.cleaned_data.get(name, ""))
+
+
+class CampaignForm(forms.ModelForm):
+    """A draft campaign: what each channel needs, and content templates that compile and render."""
+
+    class Meta:
+        model = Campaign
+        fields = (
+            "name",
+            "channel",
+            "sender_profile",
+            "reactivation_profile",
+            "subject",
+            "preheader",
+            "html_body",
+            "text_body",
+            "sms_text",
+            "target_lists",
+            "target_segments",
+            "exclude_lists",
+            "exclude_segments",
+            "inactive_share_percent",
+            "scheduled_at",
+        )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        for name, html in CONTENT_FIELDS.items():
+            if cleaned.get(name):
+                try:
+                    template_check(cleaned[name], html=html)
+                except ValidationError as error:
+                    self.add_error(name, error)
+        channel = cleaned.get("channel")
+        if channel == Campaign.Channel.EMAIL:
+            if not cleaned.get("sender_profile"):
+                self.add_error("sender_profile", _("An e-mail campaign needs a sender profile."))
+            if not cleaned.get("subject") and "subject" not in self.errors:
+                self.add_error("subject", _("An e-mail campaign needs a subject."))
+            if not (cleaned.get("html_body") or cleaned.get("text_body")) and not (
+                {"html_body", "text_body"} & set(self.errors)
+            ):
+                self.add_error(
+                    "html_body", _("An e-mail campaign needs an HTML body, a text body or both.")
+                )
+        elif (
+            channel == Campaign.Channel.SMS
+            and not cleaned.get("sms_text")
+            and "sms_text" not in self.errors
+        ):
+            self.add_error("sms_text", _("An SMS campaign needs its text."))
+        reactivation = cleaned.get("reactivation_profile")
+        if reactivation and reactivation.purpose != SenderProfile.Purpose.REACTIVATION:
+            self.add_error(
+                "reactivation_profile",
+                _("Choose a sender profile whose purpose is reactivation."),
+            )
+        return cleaned
