@@ -12,6 +12,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='activity',
-            index=models.Index(condition=models.Q(('kind__in', ['sent', 'sms_sent'])), fields=['occurred_at', 'contact'], name='activity_send_at_idx'),
+            index=models.Index(condition=models.Q(('kind', 'sent'), ('kind', 'sms_sent'), _connector='OR'), fields=['occurred_at', 'contact'], name='activity_send_at_idx'),
         ),
     ]
