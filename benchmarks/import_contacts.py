@@ -1,6 +1,7 @@
 """Benchmark: importing contacts from CSV on PostgreSQL.
 
     .venv/bin/python benchmarks/import_contacts.py [--rows 1000000] [--compare-rows 100000]
+        [--list NAME] [--repeat N]
 
 Creates a fresh database `relance_bench_import`, generates a CSV of --rows contacts (French
 headers, semicolons, day-first dates, phones, an extra column, 1 % bad rows, 1 % duplicates),
@@ -8,7 +9,10 @@ then measures with `import_contacts`:
   1. the import into an empty base,
   2. the same import again with --update-existing on a file where 10 % of rows changed,
 and, for comparison, --compare-rows rows through django-import-export's plain resource path
-(`ModelResource.import_data`). Prints rows/s and the peak memory (RSS) of each run.
+(`ModelResource.import_data`). Prints rows/s, the peak memory (RSS: the largest of the command
+and its validating process, over the runs so far) and the load average before each run;
+--repeat N times both imports N times (emptying the table in between) and sums up the best and
+the median, as other work on the machine makes single figures noisy.
 """
 
 import argparse
@@ -16,6 +20,7 @@ import csv
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -94,6 +99,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--compare-rows", type=int, default=100_000)
     parser.add_argument("--list", help="also add every contact to this list (--list NAME)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="time both imports this many times (best, median)"
+    )
     parser.add_argument("--workdir", type=Path, default=ROOT / "benchmarks" / "out")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -115,12 +123,30 @@ def main() -> None:
 
     command = [python, "manage.py", "import_contacts", "-v0"]
     list_args = ["--list", args.list] if args.list else []
-    seconds, out, rss = run([*command, str(first), *list_args], env)
-    print(f"import into empty base: {args.rows} rows in {seconds:.1f}s = "
-          f"{args.rows / seconds:,.0f} rows/s, peak RSS {rss} MiB -> {out}")  # fmt: skip
-    seconds, out, rss = run([*command, str(second), "--update-existing"], env)
-    print(f"re-import, 10% changed, --update-existing: {args.rows} rows in {seconds:.1f}s = "
-          f"{args.rows / seconds:,.0f} rows/s, peak RSS {rss} MiB -> {out}")  # fmt: skip
+    timings: dict[str, list[float]] = {"empty": [], "update": []}
+    for repeat in range(args.repeat):
+        if repeat:
+            quiet = {**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}
+            truncate = "TRUNCATE contacts_contact CASCADE"
+            subprocess.run([*psql, truncate, DB_NAME], env=quiet, check=True)
+        load = os.getloadavg()[0]
+        seconds, out, rss = run([*command, str(first), *list_args], env)
+        timings["empty"].append(seconds)
+        print(f"import into empty base: {args.rows} rows in {seconds:.1f}s = "
+              f"{args.rows / seconds:,.0f} rows/s, peak RSS {rss} MiB, load {load:.2f} "
+              f"-> {out}")  # fmt: skip
+        load = os.getloadavg()[0]
+        seconds, out, rss = run([*command, str(second), "--update-existing"], env)
+        timings["update"].append(seconds)
+        print(f"re-import, 10% changed, --update-existing: {args.rows} rows in {seconds:.1f}s "
+              f"= {args.rows / seconds:,.0f} rows/s, peak RSS {rss} MiB, load {load:.2f} "
+              f"-> {out}")  # fmt: skip
+    if args.repeat > 1:
+        for name, runs in timings.items():
+            best, median = min(runs), statistics.median(runs)
+            print(f"{name}: best {best:.1f}s = {args.rows / best:,.0f} rows/s, "
+                  f"median {median:.1f}s = {args.rows / median:,.0f} rows/s "
+                  f"({len(runs)} runs)")  # fmt: skip
 
     if not args.compare_rows:
         return

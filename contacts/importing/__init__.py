@@ -10,6 +10,7 @@ from contacts.importing.contacts import (
 from contacts.importing.jobs import import_job_create, import_job_run
 from contacts.importing.reading import CsvReader, UnreadableFile
 from contacts.importing.rows import ContactRow, contact_row_build
+from contacts.importing.validator import ValidatorError
 
 __all__ = [
     "ContactRow",
@@ -20,6 +21,7 @@ __all__ = [
     "ImportOptions",
     "ImportResult",
     "UnreadableFile",
+    "ValidatorError",
     "contact_row_build",
     "contacts_import",
     "import_job_create",

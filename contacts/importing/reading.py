@@ -7,6 +7,7 @@ number where it starts in the file, so that a rejected row can be found again by
 import codecs
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,9 +62,31 @@ def sniff_delimiter(sample: str) -> str:
     return best
 
 
-def _strip_nul(lines: Iterator[str]) -> Iterator[str]:
-    for line in lines:
-        yield line.replace("\0", "") if "\0" in line else line
+def _lines(text: io.TextIOBase) -> Iterator[str]:
+    """The text's lines (split as `newline=""` does), without NUL characters.
+
+    Read by blocks, each split by a StringIO, so that handing a line to csv runs no Python
+    code (this runs once per line of million-row files).
+    """
+    return itertools.chain.from_iterable(_blocks(text))
+
+
+def _blocks(text: io.TextIOBase) -> Iterator[io.StringIO]:
+    """Blocks of whole lines. Each is cut after its last LF (a CR at its very end might be
+    the first half of a CRLF), or after its last CR for files that end lines with CR only."""
+    rest = ""
+    while block := text.read(_CHUNK):
+        if "\0" in block:
+            block = block.replace("\0", "")
+        block = rest + block if rest else block
+        cut = block.rfind("\n")
+        if cut < 0:
+            cut = block.rfind("\r", 0, len(block) - 1)
+        rest = block[cut + 1 :]
+        if cut >= 0:
+            yield io.StringIO(block[: cut + 1], newline="")
+    if rest:
+        yield io.StringIO(rest, newline="")
 
 
 @dataclass
@@ -77,16 +100,20 @@ class CsvReader:
 
     `headers` is the first non-blank row; `bytes_read` tells how far the reader has gone.
     Records that csv cannot parse are yielded with `values=None` and the error in `error`.
+    `encoding` skips the detection (a pass over the whole file) when it is known already.
     """
 
-    def __init__(self, raw: BinaryIO, *, size: int | None = None) -> None:
+    def __init__(
+        self, raw: BinaryIO, *, size: int | None = None, encoding: str | None = None
+    ) -> None:
         self._raw = raw
         raw.seek(0)
         if raw.read(4) == b"PK\x03\x04":
             raise UnreadableFile(
                 _("this is a spreadsheet or zip file, not CSV: save it as CSV and try again")
             )
-        self.encoding = detect_encoding(raw)
+        raw.seek(0)
+        self.encoding = encoding or detect_encoding(raw)
         self.size = size if size is not None else _stream_size(raw)
         self._text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
         sample = self._text.read(64 * 1024)
@@ -94,7 +121,7 @@ class CsvReader:
             raise UnreadableFile(_("this file is not a CSV text file"))
         self._text.seek(0)
         self.delimiter = sniff_delimiter(sample)
-        self._reader = csv.reader(_strip_nul(self._text), delimiter=self.delimiter)
+        self._reader = csv.reader(_lines(self._text), delimiter=self.delimiter)
         self.headers: list[str] = []
         self.header_line = 0
         for values in self._reader:
@@ -126,7 +153,9 @@ class CsvReader:
                 previous = reader.line_num
                 continue
             start, previous = previous + 1, reader.line_num
-            if values and any(value.strip() for value in values):
+            # Blank lines and lines of delimiters only are skipped; most lines start with a
+            # value, which settles it at once.
+            if values and (values[0].strip() or "".join(values).strip()):
                 yield start, values, ""
 
     def close(self) -> None:
