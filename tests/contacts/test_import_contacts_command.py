@@ -312,3 +312,18 @@ def test_ignores_the_computed_columns_of_a_relance_export(tmp_path):
     contact = Contact.objects.get()
     assert contact.attributes == {"Shoe size": "38"}
     assert (contact.engagement_level, contact.last_open_at) == ("never", None)
+
+
+def test_reports_a_failed_validating_process_as_a_command_error(tmp_path, monkeypatch):
+    from contacts.importing import ValidatorError
+    from contacts.management.commands import import_contacts
+
+    def fail(**kwargs):
+        raise ValidatorError("the validating process was killed by signal 9")
+
+    monkeypatch.setattr(import_contacts, "contacts_import", fail)
+    path = tmp_path / "contacts.csv"
+    path.write_text("email\na@example.com\n", encoding="utf-8")
+
+    with pytest.raises(CommandError, match="stopped: the validating process was killed"):
+        call_command("import_contacts", str(path), stdout=StringIO(), stderr=StringIO())

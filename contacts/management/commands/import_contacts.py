@@ -2,7 +2,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from contacts.importing import ImportFileError, ImportOptions, ImportResult, contacts_import
+from contacts.importing import (
+    ImportFileError,
+    ImportOptions,
+    ImportResult,
+    ValidatorError,
+    contacts_import,
+)
 from contacts.models import ContactList, LeadSource
 
 
@@ -59,6 +65,9 @@ class Command(BaseCommand):
                 )
         except ImportFileError as exc:
             raise CommandError(f"cannot import {path}: {exc}") from None
+        except ValidatorError as exc:
+            # The validating process failed: its own message says why; no traceback here.
+            raise CommandError(f"import of {path} stopped: {exc}") from None
         finally:
             if rejects_file is not None:
                 rejects_file.close()
