@@ -6,9 +6,9 @@ from decimal import Decimal
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +17,7 @@ from campaigns.audience import NO_PHONE, Audience, campaign_audience
 from campaigns.forms import CampaignForm, SenderProfileForm
 from campaigns.models import Campaign, FrequencyCap, SenderProfile
 from campaigns.rendering import campaign_render, sample_contact, sms_segments, sms_size_display
+from contacts.admin.singletons import SingletonAdminMixin
 from contacts.models import Contact, EmailStatus, SmsStatus
 
 
@@ -52,22 +53,9 @@ class SenderProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(FrequencyCap)
-class FrequencyCapAdmin(admin.ModelAdmin):
+class FrequencyCapAdmin(SingletonAdminMixin, admin.ModelAdmin):
     fields = ("per_day", "per_week", "per_month", "updated_at")
     readonly_fields = ("updated_at",)
-
-    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
-        # One row: go straight to it.
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        cap = FrequencyCap.load()
-        return HttpResponseRedirect(reverse("admin:campaigns_frequencycap_change", args=[cap.pk]))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 def _count(value: int) -> str:

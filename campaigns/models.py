@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import Contact, ContactList
+from contacts.models import Contact, ContactList, SingletonModel
 from segments.models import Segment
 
 
@@ -71,13 +71,10 @@ class SenderProfile(models.Model):
         return f"{self.name} <{self.from_email}>"
 
 
-class FrequencyCap(models.Model):
+class FrequencyCap(SingletonModel):
     """Commercial pressure: the most marketing messages a contact gets per day, week and month,
     across campaigns (0: no limit). A singleton, edited in the admin."""
 
-    SINGLETON_PK = 1
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_PK, editable=False)
     per_day = models.PositiveIntegerField(_("per day"), default=1)
     per_week = models.PositiveIntegerField(_("per week"), default=3)
     per_month = models.PositiveIntegerField(_("per month"), default=8)
@@ -89,11 +86,6 @@ class FrequencyCap(models.Model):
 
     def __str__(self) -> str:
         return str(_("Frequency cap"))
-
-    @classmethod
-    def load(cls) -> "FrequencyCap":
-        cap, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
-        return cap
 
 
 def campaign_key() -> str:

@@ -374,13 +374,27 @@ class ImportJob(models.Model):
         return min(99, int(self.bytes_read * 100 / self.bytes_total))
 
 
-class EngagementPolicy(models.Model):
-    """How `contacts.services.engagement` turns days since the last engagement into a level,
-    and how much each change of level moves the score. One row (pk 1), edited in the admin."""
+class SingletonModel(models.Model):
+    """Settings kept as one row (pk 1), created on first use and edited in the admin
+    (see `contacts.admin.singletons.SingletonAdminMixin`)."""
 
     SINGLETON_PK = 1
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_PK, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def load(cls):
+        row, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return row
+
+
+class EngagementPolicy(SingletonModel):
+    """How `contacts.services.engagement` turns days since the last engagement into a level,
+    and how much each change of level moves the score. One row (pk 1), edited in the admin."""
+
     recent_days = models.PositiveIntegerField(
         _("recent activity: up to (days)"),
         default=7,
@@ -465,11 +479,6 @@ class EngagementPolicy(models.Model):
             errors["disengaged_days"] = _("Must be more than the engaged period.")
         if errors:
             raise ValidationError(errors)
-
-    @classmethod
-    def load(cls) -> "EngagementPolicy":
-        policy, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
-        return policy
 
     def score_for(self, level: str) -> int:
         """The score change on becoming `level` (moves within recent/engaged aside)."""

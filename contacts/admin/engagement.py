@@ -1,17 +1,16 @@
 """The engagement policy: one row, edited in place (no list, no add, no delete)."""
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from contacts.admin.singletons import SingletonAdminMixin
 from contacts.models import EngagementPolicy
 
 
 @admin.register(EngagementPolicy)
-class EngagementPolicyAdmin(admin.ModelAdmin):
+class EngagementPolicyAdmin(SingletonAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (
             _("Periods"),
@@ -44,22 +43,6 @@ class EngagementPolicyAdmin(admin.ModelAdmin):
         (_("Last change"), {"fields": ("updated_at", "updated_by")}),
     )
     readonly_fields = ("updated_at", "updated_by")
-
-    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
-        # A list of one row is a detour: go straight to it.
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        policy = EngagementPolicy.load()
-        return HttpResponseRedirect(
-            reverse("admin:contacts_engagementpolicy_change", args=[policy.pk])
-        )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # The one row is created on first use (`EngagementPolicy.load`).
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def save_model(self, request: HttpRequest, obj: EngagementPolicy, form, change: bool) -> None:
         obj.updated_at = timezone.now()
