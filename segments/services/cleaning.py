@@ -24,7 +24,7 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 from django_q.tasks import async_task
@@ -33,6 +33,7 @@ from contacts.models import Activity, ActivityKind, Channel, Contact, EmailStatu
 from segments.models import CleanedContact, Cleaning, Segment
 from segments.rules import rule_clean, rule_contacts
 from segments.selectors import RulePreview, rule_preview
+from segments.services.evaluation import evaluation_lock_expiry
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +139,8 @@ def cleaning_run(*, cleaning_id: int, now: datetime | None = None) -> Cleaning |
     running in another worker, or unknown.
 
     1. Claim it: a conditional update pending → running, with the start time. Only one
-       worker gets it, however often the task is delivered.
+       worker gets it, however often the task is delivered; a run abandoned by a killed
+       worker (running for longer than the task timeout) is claimed again.
     2. In one transaction, with the criterion applied now:
        a. one INSERT ... SELECT: a `CleanedContact` per matching contact, with the status,
           reason and date it has now;
@@ -151,9 +153,13 @@ def cleaning_run(*, cleaning_id: int, now: datetime | None = None) -> Cleaning |
        unexpected is also logged and raised again, for the task log.
     """
     now = now or timezone.now()
-    claimed = Cleaning.objects.filter(pk=cleaning_id, status=Cleaning.Status.PENDING).update(
-        status=Cleaning.Status.RUNNING, started_at=now
-    )
+    # A run older than the task timeout has no living worker (it was killed, and its
+    # transaction rolled back): the task's redelivery takes it over instead of leaving the
+    # cleaning "running" for ever.
+    abandoned = Q(status=Cleaning.Status.RUNNING, started_at__lt=now - evaluation_lock_expiry())
+    claimed = Cleaning.objects.filter(
+        Q(status=Cleaning.Status.PENDING) | abandoned, pk=cleaning_id
+    ).update(status=Cleaning.Status.RUNNING, started_at=now)
     if not claimed:
         return None
     cleaning = Cleaning.objects.select_related("segment").get(pk=cleaning_id)

@@ -24,6 +24,7 @@ from segments.services import (
     cleaning_revert_request,
     cleaning_revert_run,
     cleaning_run,
+    evaluation_lock_expiry,
 )
 from segments.services import cleaning as cleaning_module
 from tests.factories import (
@@ -370,6 +371,21 @@ def test_cleaning_is_left_to_its_worker_when_another_task_finds_it_running(user)
     cleaning.refresh_from_db()
     assert cleaning.status == Cleaning.Status.RUNNING
     assert status_of(contact)[0] == EmailStatus.SUBSCRIBED
+
+
+def test_cleaning_is_taken_over_when_its_worker_was_killed_long_ago(user):
+    contact = old_contact()
+    cleaning = cleaning_request(criterion=never_opened(90), user=user)
+    # A worker claimed it longer ago than any task may run, then died (its work rolled back).
+    Cleaning.objects.filter(pk=cleaning.pk).update(
+        status=Cleaning.Status.RUNNING, started_at=NOW - evaluation_lock_expiry() - MICROSECOND
+    )
+
+    assert cleaning_run(cleaning_id=cleaning.pk) is not None
+
+    cleaning.refresh_from_db()
+    assert (cleaning.status, cleaning.contact_count) == (Cleaning.Status.DONE, 1)
+    assert status_of(contact)[0] == EmailStatus.CLEANED
 
 
 def test_run_does_nothing_when_the_cleaning_does_not_exist():
