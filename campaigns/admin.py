@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.audience import NO_PHONE, Audience, campaign_audience
 from campaigns.forms import CampaignForm, SenderProfileForm
-from campaigns.models import Campaign, FrequencyCap, SenderProfile
+from campaigns.models import BouncePolicy, Campaign, FrequencyCap, SenderProfile
 from campaigns.rendering import campaign_render, sample_contact, sms_segments, sms_size_display
 from contacts.admin.singletons import SingletonAdminMixin
 from contacts.models import Contact, EmailStatus, SmsStatus
@@ -55,6 +55,12 @@ class SenderProfileAdmin(admin.ModelAdmin):
 @admin.register(FrequencyCap)
 class FrequencyCapAdmin(SingletonAdminMixin, admin.ModelAdmin):
     fields = ("per_day", "per_week", "per_month", "updated_at")
+    readonly_fields = ("updated_at",)
+
+
+@admin.register(BouncePolicy)
+class BouncePolicyAdmin(SingletonAdminMixin, admin.ModelAdmin):
+    fields = ("soft_bounce_limit", "updated_at")
     readonly_fields = ("updated_at",)
 
 

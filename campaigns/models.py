@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -69,6 +70,26 @@ class SenderProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.from_email}>"
+
+
+class BouncePolicy(SingletonModel):
+    """When soft bounces (a full mailbox, a greylisting server) suppress an address: after this
+    many in a row with nothing delivered in between. A hard bounce or a complaint suppresses at
+    once. A singleton, edited in the admin."""
+
+    soft_bounce_limit = models.PositiveIntegerField(
+        _("soft bounces in a row before suppression"),
+        default=3,
+        validators=[MinValueValidator(1)],
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("bounce policy")
+        verbose_name_plural = _("bounce policy")
+
+    def __str__(self) -> str:
+        return str(_("Bounce policy"))
 
 
 class FrequencyCap(SingletonModel):
@@ -169,6 +190,9 @@ class Campaign(models.Model):
     scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # A delivery worker renews this while it works on the campaign; the dispatcher queues
+    # another one only once it has passed (a killed worker's campaign is picked up again).
+    delivery_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     # The audience as computed when sending started (see campaigns.audience).
     recipients_count = models.IntegerField(_("recipients"), default=0)
@@ -251,6 +275,9 @@ class Message(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     provider_message_id = models.CharField(_("provider message id"), max_length=255, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # Its `sent` activity is in the log (written after the send, in bulk per batch; a worker
+    # killed in between leaves it False and the next run writes it).
+    activity_recorded = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -267,6 +294,13 @@ class Message(models.Model):
             models.Index(fields=["campaign", "status", "id"], name="message_campaign_status_idx"),
             # A contact's messages, newest first (contact page, support questions).
             models.Index(fields=["contact", "sent_at"], name="message_contact_sent_idx"),
+            # Provider webhooks name the message by the provider's id. Partial: a message gets
+            # its id once sent, so the insert of a campaign's messages does not touch it.
+            models.Index(
+                fields=["provider_message_id"],
+                name="message_provider_id_idx",
+                condition=~Q(provider_message_id=""),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "import_export",
+    "anymail",
     "contacts",
     "segments",
     "campaigns",
@@ -107,6 +108,10 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000
 
+# Provider webhooks must present this as HTTP basic auth ("user:password"); see README.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET", "relance:dev-webhook-secret"),
+}
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "relance@localhost")
 
@@ -114,6 +119,15 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "relance@localhost")
 RELANCE_PHONE_REGION = env_str("RELANCE_PHONE_REGION", "FR")
 # Admin imports above this many rows go to a worker instead of the in-page preview.
 RELANCE_IMPORT_PREVIEW_MAX_ROWS = env_int("RELANCE_IMPORT_PREVIEW_MAX_ROWS", 20000)
+# Where contacts reach the public pages (tracking, unsubscribe): the links in every message.
+RELANCE_PUBLIC_URL = env_str("RELANCE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# The mailbox domain of the List-Unsubscribe mailto address (unsubscribe+TOKEN@domain).
+RELANCE_UNSUBSCRIBE_MAILTO_DOMAIN = env_str("RELANCE_UNSUBSCRIBE_MAILTO_DOMAIN", "localhost")
+# Delivery: a transient failure (a 4xx reply, a dropped connection) is retried with a backoff
+# doubling from RELANCE_SEND_RETRY_SECONDS, up to RELANCE_SEND_MAX_ATTEMPTS attempts in all.
+RELANCE_SEND_MAX_ATTEMPTS = env_int("RELANCE_SEND_MAX_ATTEMPTS", 5)
+RELANCE_SEND_RETRY_SECONDS = env_int("RELANCE_SEND_RETRY_SECONDS", 60)
+RELANCE_SEND_BATCH_SIZE = env_int("RELANCE_SEND_BATCH_SIZE", 500)
 
 # django-q2. `timeout` stays below `retry` so a task is never handed out twice while it runs;
 # a finite `max_attempts` stops a failing task from retrying forever.
