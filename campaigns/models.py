@@ -193,6 +193,9 @@ class Campaign(models.Model):
     # A delivery worker renews this while it works on the campaign; the dispatcher queues
     # another one only once it has passed (a killed worker's campaign is picked up again).
     delivery_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set in the transaction that wrote the messages: a worker killed before it leaves the
+    # campaign unprepared, never "sent" to nobody.
+    prepared_at = models.DateTimeField(_("messages written at"), null=True, blank=True)
 
     # The audience as computed when sending started (see campaigns.audience).
     recipients_count = models.IntegerField(_("recipients"), default=0)
@@ -216,6 +219,9 @@ class Campaign(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
+        permissions = [
+            ("send_campaign", _("Can send, schedule, pause, resume and cancel campaigns")),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -275,6 +281,16 @@ class Message(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     provider_message_id = models.CharField(_("provider message id"), max_length=255, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # What happened next, first time each (human opens and clicks only; machine opens apart).
+    # Set by tracking and provider webhooks with a conditional update; the campaign report
+    # counts them without reading the activity log.
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    machine_opened_at = models.DateTimeField(_("machine open at"), null=True, blank=True)
+    clicked_at = models.DateTimeField(_("clicked at"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+    bounced_at = models.DateTimeField(_("bounced at"), null=True, blank=True)
+    complained_at = models.DateTimeField(_("complained at"), null=True, blank=True)
     # Its `sent` activity is in the log (written after the send, in bulk per batch; a worker
     # killed in between leaves it False and the next run writes it).
     activity_recorded = models.BooleanField(default=False, editable=False)

@@ -11,6 +11,7 @@ and SMS are plain text and are not. Every rendered part is a plain `str`, never 
 so whatever displays it (the admin preview) escapes it again.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
@@ -68,8 +69,12 @@ class SmsSize(NamedTuple):
     encoding: str
 
 
+@functools.lru_cache(maxsize=256)
 def template_compile(source: str) -> Template:
-    """Compile `source`; a syntax error or a refused tag becomes a `ValidationError`."""
+    """Compile `source`; a syntax error or a refused tag becomes a `ValidationError`.
+
+    Cached by source: a campaign's templates are compiled once, not once per recipient
+    (a compiled template renders any number of contexts). Errors are not cached."""
     try:
         return ENGINE.from_string(source)
     except TemplateSyntaxError as error:
@@ -124,13 +129,16 @@ def _render(source: str, *, html: bool, context: dict[str, Any]) -> str:
     return str.__str__(rendered)
 
 
-def campaign_render(*, campaign: Campaign, contact: Contact) -> RenderedMessage:
+def campaign_render(
+    *, campaign: Campaign, contact: Contact, unsubscribe_url: str = "#"
+) -> RenderedMessage:
     """Render every content field of `campaign` for `contact`.
 
+    `{{ unsubscribe_url }}` is the message's own unsubscribe page when sending, "#" in previews.
     Raises a `ValidationError` keyed by field name when a template cannot be compiled or
     rendered (the campaign form reports the same errors on save).
     """
-    context = contact_context(contact)
+    context = contact_context(contact) | {"unsubscribe_url": unsubscribe_url}
     parts: dict[str, str] = {}
     errors: dict[str, ValidationError] = {}
     for name, html in CONTENT_FIELDS.items():

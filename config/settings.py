@@ -113,6 +113,8 @@ ANYMAIL = {
     "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET", "relance:dev-webhook-secret"),
 }
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Where the file-based e-mail backend writes (make run uses it for demo sends).
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "sent-mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "relance@localhost")
 
 # Relance's own settings.
@@ -128,6 +130,23 @@ RELANCE_UNSUBSCRIBE_MAILTO_DOMAIN = env_str("RELANCE_UNSUBSCRIBE_MAILTO_DOMAIN",
 RELANCE_SEND_MAX_ATTEMPTS = env_int("RELANCE_SEND_MAX_ATTEMPTS", 5)
 RELANCE_SEND_RETRY_SECONDS = env_int("RELANCE_SEND_RETRY_SECONDS", 60)
 RELANCE_SEND_BATCH_SIZE = env_int("RELANCE_SEND_BATCH_SIZE", 500)
+# Connections one delivery worker keeps open to each sender (PostgreSQL; SQLite sends inline).
+RELANCE_SEND_CONNECTIONS = env_int("RELANCE_SEND_CONNECTIONS", 2)
+# An open this soon after the message was sent is a machine's (security scanners prefetch).
+RELANCE_MACHINE_OPEN_SECONDS = env_int("RELANCE_MACHINE_OPEN_SECONDS", 5)
+# SMS (see campaigns.sms): the backend (console, file, locmem or http), the sender name or
+# number, the folder of the file backend, and the http backend's provider: URL, bearer token,
+# the field of its JSON answer holding the message id, and a timeout in seconds.
+RELANCE_SMS_BACKEND = env_str("RELANCE_SMS_BACKEND", "campaigns.sms.backends.console.SmsBackend")
+RELANCE_SMS_SENDER = env_str("RELANCE_SMS_SENDER", "Relance")
+RELANCE_SMS_FILE_PATH = env_str("RELANCE_SMS_FILE_PATH", str(VAR_DIR / "sms"))
+RELANCE_SMS_HTTP_URL = env_str("RELANCE_SMS_HTTP_URL", "")
+RELANCE_SMS_HTTP_TOKEN = env_str("RELANCE_SMS_HTTP_TOKEN", "")
+RELANCE_SMS_HTTP_ID_FIELD = env_str("RELANCE_SMS_HTTP_ID_FIELD", "id")
+RELANCE_SMS_HTTP_TIMEOUT = env_int("RELANCE_SMS_HTTP_TIMEOUT", 10)
+# Incoming SMS replies (STOP) must carry this secret (see campaigns.views.sms); empty: the
+# endpoint refuses every call.
+RELANCE_SMS_INBOUND_SECRET = env_str("RELANCE_SMS_INBOUND_SECRET", "")
 
 # django-q2. `timeout` stays below `retry` so a task is never handed out twice while it runs;
 # a finite `max_attempts` stops a failing task from retrying forever.

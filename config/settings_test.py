@@ -10,3 +10,4 @@ Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="relance-test-media-")
 LANGUAGE_CODE = "en"
+RELANCE_SMS_BACKEND = "campaigns.sms.backends.locmem.SmsBackend"
