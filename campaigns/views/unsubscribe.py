@@ -1,0 +1,54 @@
+"""The unsubscribe page of a message (the link in its content and its List-Unsubscribe URL).
+
+GET shows a confirmation with a button to unsubscribe and one to stay subscribed, and changes
+nothing (mail scanners follow links). POST unsubscribes, without further interaction: mailbox
+providers send `List-Unsubscribe=One-Click` (RFC 8058) with no CSRF token, so the view is
+CSRF-exempt; the signed token in the URL is what authorises it. "Stay" changes nothing.
+"""
+
+from contextlib import nullcontext
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from campaigns import tracking
+from contacts.models import EmailStatus
+
+TEMPLATES = "campaigns/public/"
+
+
+def _contact_language(language: str):
+    """The contact's language when we speak it ("fr", "fr-FR", "EN"...), else what the
+    LocaleMiddleware chose from the browser."""
+    code = language.strip().lower().replace("_", "-").split("-")[0]
+    if code and code in dict(settings.LANGUAGES):
+        return translation.override(code)
+    return nullcontext()
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, signed: str) -> HttpResponse:
+    message = tracking.message_for_unsubscribe(signed)
+    if message is None:
+        raise Http404
+    contact = message.contact
+    context = {"email": contact.email, "signed": signed}
+    with _contact_language(contact.language):
+        if request.method != "POST":
+            context["unsubscribed"] = contact.email_status == EmailStatus.UNSUBSCRIBED
+            response = render(request, TEMPLATES + "unsubscribe.html", context)
+        elif request.POST.get("action") == "stay":
+            response = render(request, TEMPLATES + "stay.html", context)
+        else:
+            # A form's "unsubscribe" button or a mailbox provider's one-click POST.
+            tracking.message_unsubscribe(message=message)
+            response = render(request, TEMPLATES + "unsubscribed.html", context)
+        response["Content-Language"] = translation.get_language()
+    return response
