@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.formats import number_format
@@ -14,9 +14,25 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.audience import NO_PHONE, Audience, campaign_audience
-from campaigns.forms import CampaignForm, SenderProfileForm
-from campaigns.models import BouncePolicy, Campaign, FrequencyCap, SenderProfile
+from campaigns.delivery import DeliveryError, campaign_test_send
+from campaigns.forms import (
+    CampaignForm,
+    CampaignScheduleForm,
+    CampaignTestSendForm,
+    SenderProfileForm,
+)
+from campaigns.models import BouncePolicy, Campaign, FrequencyCap, Message, SenderProfile
 from campaigns.rendering import campaign_render, sample_contact, sms_segments, sms_size_display
+from campaigns.reports import campaign_report
+from campaigns.services import (
+    CampaignStateError,
+    campaign_cancel,
+    campaign_pause,
+    campaign_ready_problems,
+    campaign_resume,
+    campaign_schedule,
+)
+from campaigns.tasks import campaign_deliver_queue
 from contacts.admin.singletons import SingletonAdminMixin
 from contacts.models import Contact, EmailStatus, SmsStatus
 
@@ -219,6 +235,16 @@ class CampaignAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.audience_view),
                 name="campaigns_campaign_audience",
             ),
+            path(
+                "<path:object_id>/send/",
+                self.admin_site.admin_view(self.send_view),
+                name="campaigns_campaign_send",
+            ),
+            path(
+                "<path:object_id>/report/",
+                self.admin_site.admin_view(self.report_view),
+                name="campaigns_campaign_report",
+            ),
             *super().get_urls(),
         ]
 
@@ -318,3 +344,132 @@ class CampaignAdmin(admin.ModelAdmin):
             "is_regular": campaign.kind == Campaign.Kind.REGULAR,
         }
         return TemplateResponse(request, "admin/campaigns/campaign/audience.html", context)
+
+    # Sending ------------------------------------------------------------------------------------
+
+    def has_send_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.send_campaign")
+
+    def send_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Test send, send now or at a time, pause, resume, cancel. Each action is a POST; a
+        campaign that moved on since the page was shown gets a message, never a traceback."""
+        campaign = self._viewable(request, object_id)
+        test_form = CampaignTestSendForm(
+            request.POST if request.POST.get("action") == "test" else None, campaign=campaign
+        )
+        schedule_form = CampaignScheduleForm(
+            request.POST if request.POST.get("action") == "schedule" else None
+        )
+        if request.method == "POST":
+            response = self._send_action(request, campaign, test_form, schedule_form)
+            if response is not None:
+                return response
+        context = self._page_context(
+            request, campaign, gettext("Send “%(name)s”") % {"name": campaign.name}
+        ) | {
+            "problems": campaign_ready_problems(campaign)
+            if campaign.status == Campaign.Status.DRAFT
+            else [],
+            "test_form": test_form,
+            "schedule_form": schedule_form,
+            "can_send": self.has_send_permission(request),
+            "can_test": self.has_send_permission(request)
+            or super().has_change_permission(request, campaign),
+            "Status": Campaign.Status,
+        }
+        return TemplateResponse(request, "admin/campaigns/campaign/send.html", context)
+
+    def _send_action(self, request, campaign, test_form, schedule_form) -> HttpResponse | None:
+        action = request.POST.get("action")
+        here = HttpResponseRedirect(request.path)
+        if action == "test":
+            if not (
+                self.has_send_permission(request)
+                or super().has_change_permission(request, campaign)
+            ):
+                raise PermissionDenied
+            if not test_form.is_valid():
+                return None
+            try:
+                campaign_test_send(
+                    campaign=campaign,
+                    to=test_form.cleaned_data["to"],
+                    contact=test_form.cleaned_data["contact"],
+                )
+            except DeliveryError as error:
+                self.message_user(
+                    request,
+                    gettext("The test could not be sent: %(reason)s") % {"reason": error.reason},
+                    messages.ERROR,
+                )
+                return None
+            self.message_user(
+                request,
+                gettext("Test sent to %(to)s.") % {"to": test_form.cleaned_data["to"]},
+                messages.SUCCESS,
+            )
+            return here
+        if not self.has_send_permission(request):
+            raise PermissionDenied
+        try:
+            if action == "send":
+                campaign_schedule(campaign=campaign)
+                campaign_deliver_queue(campaign.pk)
+                done = gettext("Sending has started.")
+            elif action == "schedule":
+                if not schedule_form.is_valid():
+                    return None
+                campaign_schedule(campaign=campaign, at=schedule_form.cleaned_data["at"])
+                done = gettext("Scheduled.")
+            elif action == "pause":
+                campaign_pause(campaign=campaign)
+                done = gettext("Paused: sending stops after the batch in hand.")
+            elif action == "resume":
+                campaign_resume(campaign=campaign)
+                if campaign.status == Campaign.Status.SENDING:
+                    campaign_deliver_queue(campaign.pk)
+                done = gettext("Resumed.")
+            elif action == "cancel":
+                campaign_cancel(campaign=campaign)
+                done = gettext("Cancelled: messages not sent yet never will be.")
+            else:
+                return None
+        except ValidationError as error:
+            for problem in error.messages:
+                self.message_user(request, problem, messages.ERROR)
+            return here
+        except CampaignStateError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return here
+        self.message_user(request, done, messages.SUCCESS)
+        return here
+
+    def report_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        campaign = self._viewable(request, object_id)
+        report = campaign_report(campaign)
+        outcome_rows = [
+            (label, _count(report.outcomes[name]), report.rate(name))
+            for name, label in (
+                ("delivered", gettext("Delivered (reported by the provider)")),
+                ("opened", gettext("Opened (people)")),
+                ("machine_opened", gettext("Opened by a machine only")),
+                ("clicked", gettext("Clicked")),
+                ("unsubscribed", gettext("Unsubscribed")),
+                ("bounced", gettext("Bounced")),
+                ("complained", gettext("Complaints")),
+            )
+        ]
+        statuses = dict(Message.Status.choices)
+        context = self._page_context(
+            request, campaign, gettext("Report of “%(name)s”") % {"name": campaign.name}
+        ) | {
+            "report": report,
+            "status_rows": [
+                (statuses[status], _count(report.by_status.get(status, 0)))
+                for status in Message.Status.values
+            ],
+            "outcome_rows": outcome_rows,
+            "inactive_share": self.inactive_share(campaign),
+            "inactive_allowed": number_format(Decimal(campaign.inactive_share_percent).normalize()),
+        }
+        return TemplateResponse(request, "admin/campaigns/campaign/report.html", context)

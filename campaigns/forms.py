@@ -1,9 +1,12 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, SenderProfile
 from campaigns.rendering import CONTENT_FIELDS, template_check
+from contacts.models import Contact
+from contacts.normalize import InvalidValue, normalize_phone
 
 SECRET_FIELDS = ("smtp_password", "esp_api_key")
 
@@ -128,3 +131,59 @@ class CampaignForm(forms.ModelForm):
                 _("Choose a sender profile whose purpose is reactivation."),
             )
         return cleaned
+
+
+class CampaignTestSendForm(forms.Form):
+    """Where a test goes, and whose data fills it."""
+
+    to = forms.CharField(label=_("Send a test to"), max_length=254)
+    contact_email = forms.EmailField(
+        label=_("Rendered for the contact"),
+        required=False,
+        help_text=_("A contact's e-mail address; empty: a made-up sample contact."),
+    )
+
+    def __init__(self, *args, campaign: Campaign, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.campaign = campaign
+        if campaign.channel == Campaign.Channel.SMS:
+            self.fields["to"].label = _("Send a test SMS to the number")
+
+    def clean_to(self) -> str:
+        value = self.cleaned_data["to"].strip()
+        if self.campaign.channel == Campaign.Channel.SMS:
+            try:
+                phone = normalize_phone(value)
+            except InvalidValue:
+                phone = ""
+            if not phone:
+                raise ValidationError(_("Enter a valid phone number."), code="phone")
+            return phone
+        forms.EmailField().clean(value)
+        return value.lower()
+
+    def clean(self):
+        cleaned = super().clean()
+        email = (cleaned.get("contact_email") or "").strip().lower()
+        cleaned["contact"] = None
+        if email:
+            cleaned["contact"] = (
+                Contact.objects.select_related("lead_source").filter(email=email).first()
+            )
+            if cleaned["contact"] is None:
+                self.add_error("contact_email", _("No contact has this e-mail address."))
+        return cleaned
+
+
+class CampaignScheduleForm(forms.Form):
+    at = forms.DateTimeField(
+        label=_("Send at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+
+    def clean_at(self):
+        at = self.cleaned_data["at"]
+        if at <= timezone.now():
+            raise ValidationError(_("Choose a time in the future, or send now."), code="past")
+        return at

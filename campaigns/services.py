@@ -1,9 +1,12 @@
 """Changes to campaigns: writing a campaign's messages from its audience."""
 
-from django.core.exceptions import EmptyResultSet
+from datetime import datetime, timedelta
+
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from campaigns.audience import Audience
 from campaigns.models import Campaign, Message
@@ -89,17 +92,140 @@ def _messages_insert(
         cursor.execute(
             f"INSERT INTO {table} (campaign_id, contact_id, sender_profile_id, is_inactive,"
             " status, token, attempts, claimed_at, next_attempt_at, sent_at,"
-            " provider_message_id, error, created_at)"
+            " provider_message_id, error, activity_recorded, created_at)"
             f" SELECT %s, recipient.recipient_id, %s, %s, %s, {token}, 0, NULL, NULL, NULL,"
-            f" '', '', %s FROM ({select_sql}) recipient WHERE true"
+            f" '', '', %s, %s FROM ({select_sql}) recipient WHERE true"
             " ON CONFLICT (campaign_id, contact_id) DO NOTHING",
             [
                 campaign.pk,
                 sender_profile_id,
                 is_inactive,
                 Message.Status.PENDING,
+                False,
                 created_at,
                 *params,
             ],
         )
         return cursor.rowcount
+
+
+# The life of a campaign: draft -> scheduled -> sending -> sent, with pause, resume and cancel.
+# Each move is a conditional UPDATE from the statuses it allows, so two clicks (or a worker
+# finishing at the same moment) cannot both win. The caller queues the delivery task.
+
+
+# A delivery worker renews its campaign's lease after each batch; the dispatcher sends another
+# worker to a sending campaign only once the lease has passed (see campaigns.delivery).
+CAMPAIGN_LEASE = timedelta(minutes=5)
+
+
+class CampaignStateError(Exception):
+    """The campaign is not in a status that allows this; `str()` says why, for staff."""
+
+
+def campaign_ready_problems(campaign: Campaign) -> list[str]:
+    """Why the campaign cannot be sent as it stands (empty when it can)."""
+    from campaigns.rendering import campaign_render, sample_contact
+
+    problems = []
+    if campaign.channel == Campaign.Channel.EMAIL:
+        if campaign.sender_profile_id is None:
+            problems.append(gettext("Choose a sender profile."))
+        if not campaign.subject.strip():
+            problems.append(gettext("Write a subject."))
+        if not (campaign.html_body.strip() or campaign.text_body.strip()):
+            problems.append(gettext("Write an HTML or a text body."))
+    elif not campaign.sms_text.strip():
+        problems.append(gettext("Write the SMS text."))
+    if not (campaign.target_lists.exists() or campaign.target_segments.exists()):
+        problems.append(gettext("Choose at least one target list or segment."))
+    try:
+        campaign_render(campaign=campaign, contact=sample_contact())
+    except ValidationError as error:
+        problems.extend(message for messages in error.message_dict.values() for message in messages)
+    return problems
+
+
+def _move(campaign: Campaign, *, allowed: list[str], error: str, **changes) -> Campaign:
+    moved = Campaign.objects.filter(pk=campaign.pk, status__in=allowed).update(**changes)
+    if not moved:
+        campaign.refresh_from_db(fields=["status"])
+        raise CampaignStateError(error % {"status": campaign.get_status_display()})
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_schedule(*, campaign: Campaign, at: datetime | None = None) -> Campaign:
+    """Send the draft at `at` (now when None): the dispatcher starts it when the time comes.
+    Raises `CampaignStateError` if it is not a draft, `ValidationError` if it is not ready."""
+    problems = campaign_ready_problems(campaign)
+    if problems:
+        raise ValidationError(problems)
+    now = timezone.now()
+    at = at or now
+    if at <= now:
+        return _move(
+            campaign,
+            allowed=[Campaign.Status.DRAFT, Campaign.Status.SCHEDULED],
+            error=gettext("Only a draft or a scheduled campaign can be sent (it is %(status)s)."),
+            status=Campaign.Status.SENDING,
+            scheduled_at=now,
+            started_at=now,
+            delivery_lease_until=now + CAMPAIGN_LEASE,
+        )
+    return _move(
+        campaign,
+        allowed=[Campaign.Status.DRAFT, Campaign.Status.SCHEDULED],
+        error=gettext("Only a draft or a scheduled campaign can be scheduled (it is %(status)s)."),
+        status=Campaign.Status.SCHEDULED,
+        scheduled_at=at,
+    )
+
+
+def campaign_pause(*, campaign: Campaign) -> Campaign:
+    """Stop sending after the batch in hand; nothing already claimed is lost."""
+    return _move(
+        campaign,
+        allowed=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING],
+        error=gettext("Only a scheduled or sending campaign can be paused (it is %(status)s)."),
+        status=Campaign.Status.PAUSED,
+        delivery_lease_until=None,
+    )
+
+
+def campaign_resume(*, campaign: Campaign) -> Campaign:
+    """Continue where it stopped (a campaign paused before its time goes back to waiting)."""
+    if (
+        campaign.started_at is None
+        and campaign.scheduled_at
+        and campaign.scheduled_at > timezone.now()
+    ):
+        status = Campaign.Status.SCHEDULED
+    else:
+        status = Campaign.Status.SENDING
+    now = timezone.now()
+    return _move(
+        campaign,
+        allowed=[Campaign.Status.PAUSED],
+        error=gettext("Only a paused campaign can be resumed (it is %(status)s)."),
+        status=status,
+        started_at=campaign.started_at or (now if status == Campaign.Status.SENDING else None),
+        delivery_lease_until=now + CAMPAIGN_LEASE if status == Campaign.Status.SENDING else None,
+    )
+
+
+def campaign_cancel(*, campaign: Campaign) -> Campaign:
+    """Stop for good: messages not sent yet never will be."""
+    return _move(
+        campaign,
+        allowed=[
+            Campaign.Status.DRAFT,
+            Campaign.Status.SCHEDULED,
+            Campaign.Status.SENDING,
+            Campaign.Status.PAUSED,
+        ],
+        error=gettext("A %(status)s campaign cannot be cancelled."),
+        status=Campaign.Status.CANCELLED,
+        finished_at=timezone.now(),
+        delivery_lease_until=None,
+    )

@@ -25,6 +25,8 @@ class RecurringJob:
 
 
 RECURRING_JOBS = [
+    # Starts scheduled campaigns and resumes sending ones left by a worker (campaigns.delivery).
+    RecurringJob("campaigns: dispatch deliveries", "campaigns.tasks.campaigns_dispatch", 1),
     # Evaluates each active segment whose own interval has elapsed (see segments.services).
     RecurringJob("segments: evaluate due segments", "segments.tasks.segments_evaluate_due", 5),
     # Engagement levels and scores from the rollups (see contacts.services.engagement).

@@ -2,8 +2,9 @@
 
 What `make run` does, in order:
 1. apply the migrations (SQLite file in var/ unless DATABASE_URL says otherwise);
-2. when the base has no contact yet, load the demo data (`seed_demo --contacts 2000 --seed 1`)
-   and evaluate the active segments;
+2. when the base has no contact yet, load the demo data (`seed_demo --contacts 2000 --seed 1`),
+   evaluate the active segments and add demo sender profiles and a draft campaign
+   (`seed_demo_campaigns`); e-mails and SMS sent go to files in var/ (sent-mail/, sms/);
 3. make sure the `admin` superuser exists and print its login (`ensure_admin`);
 4. start `runserver 127.0.0.1:$PORT` (8000 by default) and `qcluster`, and supervise them:
    Ctrl-C (or SIGTERM) stops both gracefully, a second Ctrl-C or a stuck process after
@@ -40,6 +41,10 @@ def port_from_env() -> int:
 def prepare(admin_url: str) -> None:
     """Steps 1-3, in this process; connections are closed before the servers start."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # Demo sends land in files (var/sent-mail, var/sms) rather than flooding the terminal;
+    # the web and worker processes started later inherit this environment.
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+    os.environ.setdefault("RELANCE_SMS_BACKEND", "campaigns.sms.backends.file.SmsBackend")
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -57,6 +62,7 @@ def prepare(admin_url: str) -> None:
             call_command("seed_demo", *DEMO_SEED_ARGS)
             # The worker would do it within minutes; the demo shows members at once.
             call_command("evaluate_segments")
+            call_command("seed_demo_campaigns")
         call_command("ensure_admin", "--url", admin_url)
     except CommandError as error:
         sys.exit(f"make run: {error}")
