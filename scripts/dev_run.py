@@ -146,6 +146,8 @@ class Supervisor:
 
 def main() -> int:
     port = port_from_env()
+    # Tracking and unsubscribe links in demo messages lead back to this server.
+    os.environ.setdefault("RELANCE_PUBLIC_URL", f"http://{HOST}:{port}")
     admin_url = f"http://{HOST}:{port}/admin/"
     try:
         prepare(admin_url)
