@@ -95,6 +95,10 @@ def campaign_prepare(*, campaign_id: int, now: datetime) -> bool:
         campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
         if campaign is None or campaign.prepared_at is not None:
             return False
+        if campaign.kind == Campaign.Kind.SCENARIO:
+            # Its messages are written by the scenario's send blocks, one per enrollment.
+            Campaign.objects.filter(pk=campaign_id).update(prepared_at=now)
+            return False
         campaign_messages_create(campaign=campaign, audience=campaign_audience(campaign=campaign))
         Campaign.objects.filter(pk=campaign_id).update(prepared_at=now)
     return True
@@ -520,7 +524,10 @@ def _campaign_finish_if_done(campaign: Campaign, now: datetime) -> bool:
         campaign_id=OuterRef("pk"), status__in=[Message.Status.PENDING, Message.Status.SENDING]
     )
     return bool(
-        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING)
+        # A scenario campaign keeps sending while its scenario enrolls contacts.
+        Campaign.objects.filter(
+            pk=campaign.pk, status=Campaign.Status.SENDING, kind=Campaign.Kind.REGULAR
+        )
         .exclude(prepared_at=None)
         .filter(~Exists(unfinished))
         .update(status=Campaign.Status.SENT, finished_at=now, delivery_lease_until=None)

@@ -271,6 +271,9 @@ class Message(models.Model):
         db_index=False,
     )
     is_inactive = models.BooleanField(_("inactive recipient"), default=False)
+    # What asked for it: "" for a regular campaign's send, "<enrollment id>:<block id>" for a
+    # scenario's send block (a contact re-entering a scenario gets the campaign again).
+    origin = models.CharField(_("origin"), max_length=40, blank=True, default="")
     status = models.CharField(
         _("status"), max_length=8, choices=Status.choices, default=Status.PENDING
     )
@@ -301,8 +304,10 @@ class Message(models.Model):
         verbose_name = _("message")
         verbose_name_plural = _("messages")
         constraints = [
+            # Once per contact for a regular campaign (origin ""); once per scenario
+            # enrollment and send block for a scenario campaign (origin "<enrollment>:<block>").
             models.UniqueConstraint(
-                fields=["campaign", "contact"], name="message_once_per_contact"
+                fields=["campaign", "contact", "origin"], name="message_once_per_origin"
             ),
         ]
         indexes = [

@@ -92,10 +92,10 @@ def _messages_insert(
         cursor.execute(
             f"INSERT INTO {table} (campaign_id, contact_id, sender_profile_id, is_inactive,"
             " status, token, attempts, claimed_at, next_attempt_at, sent_at,"
-            " provider_message_id, error, activity_recorded, created_at)"
+            " provider_message_id, error, activity_recorded, origin, created_at)"
             f" SELECT %s, recipient.recipient_id, %s, %s, %s, {token}, 0, NULL, NULL, NULL,"
-            f" '', '', %s, %s FROM ({select_sql}) recipient WHERE true"
-            " ON CONFLICT (campaign_id, contact_id) DO NOTHING",
+            f" '', '', %s, '', %s FROM ({select_sql}) recipient WHERE true"
+            " ON CONFLICT (campaign_id, contact_id, origin) DO NOTHING",
             [
                 campaign.pk,
                 sender_profile_id,
