@@ -29,6 +29,8 @@ RECURRING_JOBS = [
     RecurringJob("campaigns: dispatch deliveries", "campaigns.tasks.campaigns_dispatch", 1),
     # Evaluates each active segment whose own interval has elapsed (see segments.services).
     RecurringJob("segments: evaluate due segments", "segments.tasks.segments_evaluate_due", 5),
+    # Moves due scenario enrollments through their blocks (see scenarios.engine).
+    RecurringJob("scenarios: run due enrollments", "scenarios.tasks.scenarios_tick", 1),
     # Engagement levels and scores from the rollups (see contacts.services.engagement).
     RecurringJob(
         "contacts: update engagement levels",

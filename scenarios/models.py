@@ -273,7 +273,7 @@ class GenericChannelEntry(models.Model):
     enrollment = models.ForeignKey(
         Enrollment,
         verbose_name=_("enrollment"),
-        on_delete=models.SET_NULL,
+        on_delete=models.CASCADE,
         null=True,
         related_name="+",
     )

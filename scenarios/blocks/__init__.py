@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 NEXT = "next"
 
@@ -41,6 +42,8 @@ class BlockHandler:
     ends = False
     # Whether it sends a campaign (then the block's `campaign` must be set and ready).
     sends: str = ""  # "", "email" or "sms"
+    # Whether the branch it takes is the enrollment's A/B branch (stored on `Enrollment.branch`).
+    records_branch = False
 
     def branches_for(self, config: dict) -> tuple[str, ...]:
         return self.branches
@@ -54,7 +57,16 @@ class BlockHandler:
         "blocks": [keys], "tags": [names]}."""
         return {}
 
+    def wake_condition(self, block) -> Q | None:
+        """A filter on `Enrollment` selecting those holding at `block` that something (a click)
+        lets go before their `wake_at`; the engine wakes them with one UPDATE per block."""
+        return None
+
     def run(self, *, block, enrollments: list, now: datetime) -> dict[int, Move]:
+        """Run `block` for `enrollments` (all standing at it) and return each one's move.
+
+        `enrollment.state == "waiting"` means it held here and its time has come (or something
+        woke it); "active" means it just arrived."""
         raise NotImplementedError
 
 
