@@ -124,29 +124,34 @@ def main() -> None:
     command = [python, "manage.py", "import_contacts", "-v0"]
     list_args = ["--list", args.list] if args.list else []
     timings: dict[str, list[float]] = {"empty": [], "update": []}
+    imports = (
+        ("empty", "import into empty base", [str(first), *list_args]),
+        (
+            "update",
+            "re-import, 10% changed, --update-existing",
+            [str(second), "--update-existing"],
+        ),
+    )
     for repeat in range(args.repeat):
         if repeat:
             quiet = {**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}
             truncate = "TRUNCATE contacts_contact CASCADE"
             subprocess.run([*psql, truncate, DB_NAME], env=quiet, check=True)
-        load = os.getloadavg()[0]
-        seconds, out, rss = run([*command, str(first), *list_args], env)
-        timings["empty"].append(seconds)
-        print(f"import into empty base: {args.rows} rows in {seconds:.1f}s = "
-              f"{args.rows / seconds:,.0f} rows/s, peak RSS {rss} MiB, load {load:.2f} "
-              f"-> {out}")  # fmt: skip
-        load = os.getloadavg()[0]
-        seconds, out, rss = run([*command, str(second), "--update-existing"], env)
-        timings["update"].append(seconds)
-        print(f"re-import, 10% changed, --update-existing: {args.rows} rows in {seconds:.1f}s "
-              f"= {args.rows / seconds:,.0f} rows/s, peak RSS {rss} MiB, load {load:.2f} "
-              f"-> {out}")  # fmt: skip
+        for name, label, run_args in imports:
+            load = os.getloadavg()[0]
+            seconds, out, rss = run([*command, *run_args], env)
+            timings[name].append(seconds)
+            print(
+                f"{label}: {args.rows} rows in {seconds:.1f}s = {args.rows / seconds:,.0f} rows/s,"
+                f" peak RSS {rss} MiB, load {load:.2f} -> {out}"
+            )
     if args.repeat > 1:
         for name, runs in timings.items():
             best, median = min(runs), statistics.median(runs)
-            print(f"{name}: best {best:.1f}s = {args.rows / best:,.0f} rows/s, "
-                  f"median {median:.1f}s = {args.rows / median:,.0f} rows/s "
-                  f"({len(runs)} runs)")  # fmt: skip
+            print(
+                f"{name}: best {best:.1f}s = {args.rows / best:,.0f} rows/s, median {median:.1f}s"
+                f" = {args.rows / median:,.0f} rows/s ({len(runs)} runs)"
+            )
 
     if not args.compare_rows:
         return

@@ -168,21 +168,8 @@ class CampaignAdmin(admin.ModelAdmin):
             )
         },
     )
-    readonly_fields = (
-        "sms_size",
-        "status",
-        "kind",
-        "recipients_count",
-        "active_count",
-        "inactive_count",
-        "inactive_share",
-        "suppressed_count",
-        "capped_count",
-        "started_at",
-        "finished_at",
-        "created_by",
-        "created_at",
-    )
+    # Everything in the status section is set by sending, never typed.
+    readonly_fields = ("sms_size", *status_fieldset[1]["fields"])
 
     def get_fieldsets(self, request: HttpRequest, obj: Campaign | None = None):
         if obj is None:

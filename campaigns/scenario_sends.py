@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db import connection
 
 from campaigns.models import Campaign, Message
+from campaigns.services import message_token_sql
 from contacts.models import Contact, EmailStatus, SmsStatus
 
 # Two parameters a row; well under SQLite's and PostgreSQL's limits on parameters.
@@ -34,10 +35,7 @@ def scenario_messages_create(
     message_table = connection.ops.quote_name(Message._meta.db_table)
     contact_table = connection.ops.quote_name(Contact._meta.db_table)
     created_at = Message._meta.get_field("created_at").get_db_prep_value(now, connection)
-    if connection.vendor == "postgresql":
-        token = "replace(gen_random_uuid()::text, '-', '')"
-    else:
-        token = "lower(hex(randomblob(16)))"
+    token = message_token_sql()
     reachable, reachable_params = _reachable_sql(campaign.channel)
     created = 0
     with connection.cursor() as cursor:

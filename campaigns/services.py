@@ -67,6 +67,15 @@ def campaign_messages_create(*, campaign: Campaign, audience: Audience) -> int:
     return created
 
 
+def message_token_sql() -> str:
+    """SQL that makes a message's token in the database, for set-based inserts: unguessable
+    and unique, 32 hex digits (122 or 128 random bits). Rows made by the ORM get
+    `models.message_token` instead; both fit the column and the tracking links."""
+    if connection.vendor == "postgresql":
+        return "replace(gen_random_uuid()::text, '-', '')"
+    return "lower(hex(randomblob(16)))"
+
+
 def _messages_insert(
     *,
     campaign: Campaign,
@@ -83,11 +92,7 @@ def _messages_insert(
         return 0
     table = connection.ops.quote_name(Message._meta.db_table)
     created_at = Message._meta.get_field("created_at").get_db_prep_value(now, connection)
-    # Unguessable, unique tokens made by the database (32 hex digits, 122 or 128 random bits).
-    if connection.vendor == "postgresql":
-        token = "replace(gen_random_uuid()::text, '-', '')"
-    else:
-        token = "lower(hex(randomblob(16)))"
+    token = message_token_sql()
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (campaign_id, contact_id, sender_profile_id, is_inactive,"

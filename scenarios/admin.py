@@ -25,6 +25,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.pagination import QuickCountPaginator
+from contacts.admin.readonly import ReadOnlyAdminMixin
 from contacts.exporting import escape_formula
 from scenarios.diagram import scenario_diagram
 from scenarios.forms import BlockForm, ScenarioCreateForm
@@ -59,7 +60,7 @@ def _percent(value: float | None) -> str:
 
 
 @admin.register(ScenarioTemplate)
-class ScenarioTemplateAdmin(admin.ModelAdmin):
+class ScenarioTemplateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_list_template = "admin/scenarios/scenariotemplate/change_list.html"
     list_display = ("name", "description", "is_enabled", "create_link")
     list_display_links = None
@@ -67,15 +68,6 @@ class ScenarioTemplateAdmin(admin.ModelAdmin):
     fields = ("name", "slug", "category", "description", "is_enabled", "position")
     readonly_fields = fields
     sortable_by = ()
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def has_enable_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.enable_scenariotemplate")
@@ -394,7 +386,7 @@ class EnrollmentStepInline(admin.TabularInline):
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
+class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "contact",
         "scenario",
@@ -430,15 +422,6 @@ class EnrollmentAdmin(admin.ModelAdmin):
         "steps",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(GenericChannelEntry)

@@ -1,14 +1,14 @@
 """The activity log: read-only, thirty million rows and counting."""
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from contacts.admin.pagination import QuickCountPaginator
+from contacts.admin.readonly import ReadOnlyAdminMixin
 from contacts.models import Activity
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "occurred_at",
         "kind",
@@ -46,11 +46,3 @@ class ActivityAdmin(admin.ModelAdmin):
     readonly_fields = fields
 
     # The log is append-only: events are recorded by imports, tracking and webhooks.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.pagination import EstimatedCountPaginator
+from contacts.admin.readonly import ReadOnlyAdminMixin
 from segments.models import SegmentMembership
 
 
@@ -27,7 +28,7 @@ class StayFilter(admin.SimpleListFilter):
 
 
 @admin.register(SegmentMembership)
-class SegmentMembershipAdmin(admin.ModelAdmin):
+class SegmentMembershipAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("contact_email", "segment", "entered_at", "exited_at")
     list_filter = ("segment", StayFilter)
     list_select_related = ("contact", "segment")
@@ -61,11 +62,3 @@ class SegmentMembershipAdmin(admin.ModelAdmin):
         return queryset.filter(contact__email__startswith=term), False
 
     # Memberships are written by evaluations only.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from contacts.admin.readonly import ReadOnlyAdminMixin
 from segments.models import LeadSourceInactivity, SegmentEvaluation
 from segments.reports import (
     INACTIVE_SEGMENT_SLUG,
@@ -89,16 +90,7 @@ def trend_points(trend: list[SegmentEvaluation]) -> list[TrendPoint]:
 
 
 @admin.register(LeadSourceInactivity)
-class LeadSourceInactivityAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
+class LeadSourceInactivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         # The report is the only page: no change or history page of a lead source here.
         return [
