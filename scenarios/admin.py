@@ -19,7 +19,7 @@ from django.http import (
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -27,8 +27,9 @@ from django.utils.translation import gettext_lazy as _
 from contacts.admin.pagination import QuickCountPaginator
 from contacts.admin.readonly import ReadOnlyAdminMixin
 from contacts.exporting import escape_formula
+from scenarios.blocks import REGISTRY
 from scenarios.diagram import scenario_diagram
-from scenarios.forms import BlockForm, ScenarioCreateForm
+from scenarios.forms import BlockAddForm, BlockForm, ScenarioCreateForm, branch_label
 from scenarios.models import (
     Block,
     Enrollment,
@@ -39,7 +40,9 @@ from scenarios.models import (
 )
 from scenarios.reports import scenario_block_counts, scenario_results
 from scenarios.services import (
+    block_add,
     block_remove,
+    block_update,
     scenario_activate,
     scenario_check,
     scenario_create_blank,
@@ -206,27 +209,57 @@ class ScenarioTemplateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 class BlockInline(admin.TabularInline):
-    model = Block
-    form = BlockForm
-    extra = 0
-    fields = ("position", "key", "kind", "name", "config", "next", "campaign")
-    ordering = ("position", "pk")
-    show_change_link = False
+    """The blocks as a read-only list; each is edited on its own page (settings form by kind,
+    campaign, branches), reached from here or from the flow diagram."""
 
-    # Blocks are edited only while the scenario is a draft or paused: the engine must never
-    # find a branch leading to a block that disappeared under it.
+    model = Block
+    extra = 0
+    fields = ("position", "key", "kind_label", "name", "settings", "branches", "campaign", "edit")
+    readonly_fields = fields
+    ordering = ("position", "pk")
+
+    @admin.display(description=_("kind"))
+    def kind_label(self, block: Block) -> str:
+        handler = REGISTRY.get(block.kind)
+        return str(handler.label) if handler else block.kind
+
+    @admin.display(description=_("settings"))
+    def settings(self, block: Block) -> str:
+        handler = REGISTRY.get(block.kind)
+        return handler.config_summary(block.config or {}) if handler else ""
+
+    @admin.display(description=_("next blocks"))
+    def branches(self, block: Block) -> str:
+        return ", ".join(
+            f"{branch_label(branch)} → {target or '—'}"
+            for branch, target in (block.next or {}).items()
+        )
+
+    @admin.display(description=_("edit"))
+    def edit(self, block: Block) -> str:
+        if block.pk is None:
+            return ""
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:scenarios_scenario_block", args=[block.scenario_id, block.pk]),
+            gettext("Edit"),
+        )
 
     def has_add_permission(self, request: HttpRequest, obj: Scenario | None = None) -> bool:
-        editable = obj is None or scenario_structure_editable(obj)
-        return editable and super().has_add_permission(request, obj)
+        return False
 
     def has_change_permission(self, request: HttpRequest, obj: Scenario | None = None) -> bool:
-        editable = obj is None or scenario_structure_editable(obj)
-        return editable and super().has_change_permission(request, obj)
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Scenario | None = None) -> bool:
-        editable = obj is None or scenario_structure_editable(obj)
-        return editable and super().has_delete_permission(request, obj)
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Scenario | None = None) -> bool:
+        # The blocks are part of the scenario: whoever sees the scenario sees them.
+        opts = Scenario._meta
+        return request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}") or (
+            request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+        )
 
 
 @admin.register(Scenario)
@@ -246,14 +279,41 @@ class ScenarioAdmin(admin.ModelAdmin):
         "template",
         "status",
         "activated_at",
+        "existing_enrolment",
         "created_by",
         "created_at",
     )
-    readonly_fields = ("template", "status", "activated_at", "created_by", "created_at")
+    readonly_fields = (
+        "template",
+        "status",
+        "activated_at",
+        "existing_enrolment",
+        "created_by",
+        "created_at",
+    )
 
     @admin.display(description=_("contact base"), ordering="contact_list__name")
     def contact_base(self, scenario: Scenario) -> str:
         return scenario.contact_list.name if scenario.contact_list else gettext("All contacts")
+
+    @admin.display(description=_("segment members on activation"))
+    def existing_enrolment(self, scenario: Scenario) -> str:
+        if scenario.existing_enrolled_at is not None:
+            return ngettext(
+                "%(count)s contact already in the segment was enrolled (%(at)s).",
+                "%(count)s contacts already in the segment were enrolled (%(at)s).",
+                scenario.existing_enrolled or 0,
+            ) % {
+                "count": number_format(scenario.existing_enrolled or 0, force_grouping=True),
+                "at": date_format(
+                    timezone.localtime(scenario.existing_enrolled_at), "SHORT_DATETIME_FORMAT"
+                ),
+            }
+        if scenario.only_new_entries:
+            return gettext("Not asked for: only new entries.")
+        if scenario.activated_at is None:
+            return gettext("On activation.")
+        return gettext("A worker is enrolling them; reload the page in a moment.")
 
     def has_activate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.activate_scenario")
@@ -268,7 +328,13 @@ class ScenarioAdmin(admin.ModelAdmin):
         if scenario is not None:
             counts = scenario_block_counts(scenario)
             extra_context |= {
-                "diagram": scenario_diagram(scenario, counts),
+                "diagram": scenario_diagram(
+                    scenario,
+                    counts,
+                    block_url=lambda block: reverse(
+                        "admin:scenarios_scenario_block", args=[scenario.pk, block.pk]
+                    ),
+                ),
                 "results": scenario_results(scenario),
                 "percent": _percent,
                 "structure_editable": scenario_structure_editable(scenario),
@@ -299,33 +365,27 @@ class ScenarioAdmin(admin.ModelAdmin):
             context["goal_rate"] = _percent(results.rate)
         return super().render_change_form(request, context, *args, **kwargs)
 
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not Block:
-            return super().save_formset(request, form, formset, change)
-        blocks = formset.save(commit=False)
-        for block in formset.deleted_objects:
-            exited = block_remove(block=block)
-            if exited:
-                self.message_user(
-                    request,
-                    ngettext(
-                        "%(count)d enrollment waiting at “%(block)s” exited.",
-                        "%(count)d enrollments waiting at “%(block)s” exited.",
-                        exited,
-                    )
-                    % {"count": exited, "block": block},
-                    messages.WARNING,
-                )
-        for block in blocks:
-            block.save()
-        formset.save_m2m()
-
     def get_urls(self):
         return [
             path(
                 "<path:object_id>/status/",
                 self.admin_site.admin_view(self.status_view),
                 name="scenarios_scenario_status",
+            ),
+            path(
+                "<path:object_id>/blocks/add/",
+                self.admin_site.admin_view(self.block_add_view),
+                name="scenarios_scenario_block_add",
+            ),
+            path(
+                "<path:object_id>/blocks/<int:block_id>/",
+                self.admin_site.admin_view(self.block_view),
+                name="scenarios_scenario_block",
+            ),
+            path(
+                "<path:object_id>/blocks/<int:block_id>/delete/",
+                self.admin_site.admin_view(self.block_delete_view),
+                name="scenarios_scenario_block_delete",
             ),
             *super().get_urls(),
         ]
@@ -365,6 +425,186 @@ class ScenarioAdmin(admin.ModelAdmin):
             return here
         self.message_user(request, done, messages.SUCCESS)
         return here
+
+    # Blocks --------------------------------------------------------------------------------
+
+    def _scenario_or_404(self, request: HttpRequest, object_id: str) -> Scenario:
+        scenario = self.get_object(request, unquote(object_id))
+        if scenario is None:
+            raise Http404
+        if not self.has_view_or_change_permission(request, scenario):
+            raise PermissionDenied
+        return scenario
+
+    def _block_page(self, request: HttpRequest, scenario: Scenario, template: str, **context):
+        return TemplateResponse(
+            request,
+            f"admin/scenarios/scenario/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "original": scenario,
+                "scenario_url": reverse("admin:scenarios_scenario_change", args=[scenario.pk]),
+                **context,
+            },
+        )
+
+    def block_add_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Choose a kind and a name; the new block opens for its settings."""
+        scenario = self._scenario_or_404(request, object_id)
+        if not self.has_change_permission(request, scenario):
+            raise PermissionDenied
+        form = BlockAddForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                block = block_add(
+                    scenario=scenario,
+                    kind=form.cleaned_data["kind"],
+                    name=form.cleaned_data["name"],
+                    created_by=request.user,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(
+                    request,
+                    gettext("The block “%(name)s” was added: fill in its settings and connect it.")
+                    % {"name": block.name},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:scenarios_scenario_block", args=[scenario.pk, block.pk])
+                )
+        return self._block_page(
+            request,
+            scenario,
+            "block_add.html",
+            title=gettext("Add a block to “%(name)s”") % {"name": scenario.name},
+            form=form,
+            structure_editable=scenario_structure_editable(scenario),
+        )
+
+    def block_view(self, request: HttpRequest, object_id: str, block_id: int) -> HttpResponse:
+        """One block: its kind's settings form, its campaign (send blocks) and where each of its
+        branches leads. While the scenario is active only the settings that keep the paths as
+        they are can change (see `block_update`)."""
+        scenario = self._scenario_or_404(request, object_id)
+        block = Block.objects.filter(scenario=scenario, pk=block_id).first()
+        if block is None:
+            raise Http404
+        handler = REGISTRY.get(block.kind)
+        if handler is None:
+            raise Http404
+        can_change = self.has_change_permission(request, scenario)
+        editable = scenario_structure_editable(scenario)
+        data = request.POST if request.method == "POST" else None
+        if data is not None and not can_change:
+            raise PermissionDenied
+        branches = handler.branches_for(block.config or {})
+        form = BlockForm(data, block=block, branches=branches, structure_editable=editable)
+        settings_form = handler.settings_form_class()(data, block=block, prefix="settings")
+        if data is not None and form.is_valid() and settings_form.is_valid():
+            try:
+                block = block_update(
+                    block=block,
+                    name=form.cleaned_data["name"],
+                    config=settings_form.config(),
+                    next_blocks=form.next_blocks() if editable else dict(block.next or {}),
+                    campaign=form.cleaned_data.get("campaign") if editable else block.campaign,
+                    position=form.cleaned_data["position"],
+                )
+            except ValidationError as error:
+                settings_form.add_error(None, error)
+            else:
+                unconnected = [branch for branch, target in block.next.items() if not target]
+                if unconnected:
+                    self.message_user(
+                        request,
+                        gettext("Saved. Connect the branches that lead nowhere yet: %(names)s.")
+                        % {"names": ", ".join(branch_label(b) for b in unconnected)},
+                        messages.WARNING,
+                    )
+                    return HttpResponseRedirect(request.path)
+                self.message_user(
+                    request,
+                    gettext("The block “%(name)s” was saved.") % {"name": block.name or block.key},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:scenarios_scenario_change", args=[scenario.pk])
+                )
+        if not can_change:
+            for bound in (form, settings_form):
+                for field in bound.fields.values():
+                    field.disabled = True
+        return self._block_page(
+            request,
+            scenario,
+            "block_form.html",
+            title=gettext("Block “%(name)s” (%(kind)s)")
+            % {"name": block.name or block.key, "kind": handler.label},
+            scenario_block=block,
+            handler=handler,
+            form=form,
+            settings_form=settings_form,
+            media=self.media + form.media + settings_form.media,
+            can_change=can_change,
+            structure_editable=editable,
+            campaign_url=reverse("admin:campaigns_campaign_change", args=[block.campaign_id])
+            if block.campaign_id
+            else "",
+        )
+
+    def block_delete_view(self, request: HttpRequest, object_id: str, block_id: int):
+        """Remove a block of a draft or paused scenario (confirmation first); the enrollments
+        standing at it exit, logged."""
+        scenario = self._scenario_or_404(request, object_id)
+        block = Block.objects.filter(scenario=scenario, pk=block_id).first()
+        if block is None:
+            raise Http404
+        if not self.has_change_permission(request, scenario):
+            raise PermissionDenied
+        here = reverse("admin:scenarios_scenario_change", args=[scenario.pk])
+        if request.method == "POST":
+            try:
+                exited = block_remove(block=block)
+            except ValidationError as error:
+                for message in error.messages:
+                    self.message_user(request, message, messages.ERROR)
+                return HttpResponseRedirect(here)
+            self.message_user(
+                request,
+                gettext("The block “%(name)s” was removed.") % {"name": block.name or block.key},
+                messages.SUCCESS,
+            )
+            if exited:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d enrollment waiting at “%(block)s” exited.",
+                        "%(count)d enrollments waiting at “%(block)s” exited.",
+                        exited,
+                    )
+                    % {"count": exited, "block": block.name or block.key},
+                    messages.WARNING,
+                )
+            return HttpResponseRedirect(here)
+        return self._block_page(
+            request,
+            scenario,
+            "block_delete.html",
+            title=gettext("Remove the block “%(name)s”?") % {"name": block.name or block.key},
+            scenario_block=block,
+            structure_editable=scenario_structure_editable(scenario),
+            standing=Enrollment.objects.filter(
+                block=block, state__in=Enrollment.OPEN_STATES
+            ).count(),
+            pointing=[
+                other
+                for other in scenario.blocks.exclude(pk=block.pk)
+                if block.key in (other.next or {}).values()
+            ],
+        )
 
 
 # Enrollments and generic channels ---------------------------------------------------------------

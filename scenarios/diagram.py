@@ -6,6 +6,7 @@ Every text is escaped: block names and keys are typed by staff.
 """
 
 from collections import deque
+from collections.abc import Callable
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -73,9 +74,11 @@ def _short(text: str, size: int = NAME_CHARS) -> str:
 
 
 def scenario_diagram(
-    scenario: Scenario, counts: dict[int, BlockCounts] | None = None
+    scenario: Scenario,
+    counts: dict[int, BlockCounts] | None = None,
+    block_url: Callable[[Block], str] | None = None,
 ) -> SafeString:
-    """The scenario as an inline <svg> element."""
+    """The scenario as an inline <svg> element; with `block_url`, each box links to it."""
     if not REGISTRY:
         handlers_load()
     blocks = list(scenario.blocks.order_by("position", "pk"))
@@ -106,7 +109,8 @@ def scenario_diagram(
         "<style>.scenario-diagram text{font:12px sans-serif;fill:#111}"
         ".scenario-diagram .kind{font-weight:bold}.scenario-diagram .counts{fill:#374151}"
         ".scenario-diagram .branch{font-size:11px;fill:#1d4ed8}"
-        ".scenario-diagram .edge{stroke:#6b7280;fill:none;stroke-width:1.4}</style>",
+        ".scenario-diagram .edge{stroke:#6b7280;fill:none;stroke-width:1.4}"
+        ".scenario-diagram a:hover rect{stroke-width:2.5}</style>",
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
         'fill="#6b7280"/></marker></defs>',
@@ -138,13 +142,17 @@ def scenario_diagram(
                 )
                 label_x, label_y = bend - 10, (y1 + y2) / 2
             if branch != "next":
-                parts.append(_text(label_x, label_y, branch, "branch", "start"))
+                # The branch's name and how many enrollments took it.
+                taken = (counts.get(block.pk) or BlockCounts()).branches.get(branch, 0)
+                parts.append(_text(label_x, label_y, f"{branch} ({taken})", "branch", "start"))
     for block in blocks:
         x, y = position[block.key]
         handler = REGISTRY.get(block.kind)
         label = str(handler.label) if handler is not None and handler.label else block.kind
         count = counts.get(block.pk) or BlockCounts()
         colour = KIND_COLOURS.get(block.kind, "#ffffff")
+        if block_url is not None:
+            parts.append(f'<a href="{escape(block_url(block))}">')
         parts.append(
             f'<g class="block" data-key="{escape(block.key)}">'
             f'<rect x="{x:.0f}" y="{y:.0f}" width="{BOX_WIDTH}" height="{BOX_HEIGHT}" rx="6" '
@@ -162,5 +170,7 @@ def scenario_diagram(
             )
         )
         parts.append("</g>")
+        if block_url is not None:
+            parts.append("</a>")
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped

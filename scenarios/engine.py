@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from contacts.models import EmailStatus
+from contacts.models import Activity, ActivityKind, EmailStatus, SmsStatus
 from scenarios.blocks import REGISTRY, handlers_load
 from scenarios.models import Block, Enrollment, EnrollmentStep, Scenario
 from segments.models import SegmentMembership
@@ -42,6 +42,13 @@ EXIT = "exit"
 OUTCOME_UNSUBSCRIBED = "unsubscribed"
 OUTCOME_REACTIVATED = "reactivated"
 OUTCOME_BLOCK_REMOVED = "block removed"
+# E-mail statuses no scenario mail reaches.
+UNREACHABLE_EMAIL = [
+    EmailStatus.UNSUBSCRIBED,
+    EmailStatus.BOUNCED,
+    EmailStatus.COMPLAINED,
+    EmailStatus.CLEANED,
+]
 
 _UPDATED_FIELDS = [
     "block",
@@ -115,11 +122,25 @@ def _claim(*, now: datetime, batch_size: int) -> list[Enrollment]:
 
 
 def enrollments_exit(*, now: datetime, batch_size: int = 1000) -> int:
-    """Exit the open enrollments of active scenarios whose contact unsubscribed (or bounced or
-    complained), whose contact left the trigger segment after engaging, or whose block was
-    removed; returns how many exited."""
+    """Exit the open enrollments of active scenarios whose contact unsubscribed, whose contact
+    left the trigger segment after engaging, or whose block was removed; returns how many
+    exited.
+
+    "Unsubscribed" means: an unsubscribe or a complaint on any channel since the enrollment
+    began (a scenario's own unsubscribe block included), or no channel left to reach the
+    contact on. A contact who was never subscribed to e-mail but can get SMS stays in: the
+    SMS branch of a scenario is for such contacts too.
+    """
+    opted_out = Activity.objects.filter(
+        contact_id=OuterRef("contact_id"),
+        kind__in=[ActivityKind.UNSUBSCRIBE, ActivityKind.COMPLAINT],
+        occurred_at__gte=OuterRef("entered_at"),
+    )
+    unreachable = Q(contact__email_status__in=UNREACHABLE_EMAIL) & ~Q(
+        contact__sms_status=SmsStatus.SUBSCRIBED
+    )
     exited = _exits_apply(
-        _open_in_active().exclude(contact__email_status=EmailStatus.SUBSCRIBED),
+        _open_in_active().filter(Exists(opted_out) | unreachable),
         outcome=OUTCOME_UNSUBSCRIBED,
         now=now,
         batch_size=batch_size,

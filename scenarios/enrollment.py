@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contacts.models import Contact, ListMembership
@@ -102,3 +103,19 @@ def scenarios_enroll_existing(scenario: Scenario, now: datetime | None = None) -
         segment_id=segment_id, exited_at__isnull=True
     ).values("contact_id")
     return enrollments_create(scenario=scenario, contacts=members, now=now)
+
+
+def scenario_existing_members_enroll(scenario_id: int, now: datetime | None = None) -> int | None:
+    """The worker's part of activation: enrol the trigger segment's members into a scenario
+    still active, and record when and how many. Run again (a retried task), it enrols nobody
+    twice: the open-enrollment constraint and the re-entry policy apply as on any entry."""
+    now = now or timezone.now()
+    scenario = Scenario.objects.filter(pk=scenario_id, status=Scenario.Status.ACTIVE).first()
+    if scenario is None:
+        return None
+    enrolled = scenarios_enroll_existing(scenario, now=now)
+    Scenario.objects.filter(pk=scenario_id).update(
+        existing_enrolled_at=timezone.now(),
+        existing_enrolled=Coalesce("existing_enrolled", 0) + enrolled,
+    )
+    return enrolled

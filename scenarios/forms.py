@@ -1,15 +1,15 @@
-"""Forms of the scenario admin: creating a scenario from a template, and a block's row in the
-scenario's block list (settings and branches as JSON, checked by the block's handler)."""
+"""Forms of the scenario admin: creating a scenario from a template, adding a block, and a
+block's page (name, campaign and branches here; its settings in its kind's own form)."""
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
 from contacts.models import ContactList
+from scenarios.blocks import handler_for
 from scenarios.models import Block
-from scenarios.services import block_kind_choices
+from scenarios.services import block_campaign_choices, block_kind_choices
 
 
 class ScenarioCreateForm(forms.Form):
@@ -23,51 +23,87 @@ class ScenarioCreateForm(forms.Form):
     )
 
 
-class BlockForm(forms.ModelForm):
-    kind = forms.ChoiceField(label=_("kind"), choices=())
-
-    class Meta:
-        model = Block
-        fields = ("key", "kind", "name", "config", "next", "campaign", "position")
-        widgets = {
-            "config": forms.Textarea(attrs={"rows": 3, "cols": 40}),
-            "next": forms.Textarea(attrs={"rows": 3, "cols": 28}),
-            "name": forms.TextInput(attrs={"size": 24}),
-            "key": forms.TextInput(attrs={"size": 14}),
-        }
+class BlockAddForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=())
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=200,
+        required=False,
+        help_text=_("Shown in the flow; empty: the kind's name."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = block_kind_choices()
-        current = self.initial.get("kind") or getattr(self.instance, "kind", "")
-        if current and current not in dict(choices):
-            choices.append((current, current))
-        self.fields["kind"].choices = [("", "---------"), *choices]
-        if "campaign" in self.fields:
-            self.fields["campaign"].queryset = Campaign.objects.filter(
-                kind=Campaign.Kind.SCENARIO
-            ).order_by("name")
+        self.fields["kind"].choices = block_kind_choices()
 
-    def clean_next(self):
-        value = self.cleaned_data.get("next") or {}
-        if not isinstance(value, dict) or not all(
-            isinstance(branch, str) and isinstance(target, str) for branch, target in value.items()
-        ):
-            raise ValidationError(
-                gettext('Give the next blocks as {"branch": "block key"}, e.g. {"next": "end"}.')
+
+class BlockForm(forms.Form):
+    """A block's name, position, campaign (send blocks) and branch targets; its settings have
+    their own form, chosen by kind (see `scenarios.blocks._forms`)."""
+
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    position = forms.IntegerField(
+        label=_("Position"),
+        min_value=0,
+        max_value=32767,
+        help_text=_("Order in the block list."),
+        widget=forms.NumberInput(attrs={"style": "width: 6em"}),
+    )
+    campaign = forms.ModelChoiceField(
+        label=_("Campaign"),
+        queryset=Campaign.objects.none(),
+        required=False,
+        help_text=_("The scenario campaign this block sends."),
+    )
+
+    def __init__(
+        self, *args, block: Block, branches: tuple[str, ...], structure_editable: bool, **kwargs
+    ):
+        next_blocks = block.next if isinstance(block.next, dict) else {}
+        kwargs.setdefault(
+            "initial",
+            {
+                "name": block.name,
+                "position": block.position,
+                "campaign": block.campaign_id,
+                **{f"next__{branch}": next_blocks.get(branch, "") for branch in branches},
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.branches = branches
+        if handler_for(block.kind).sends:
+            self.fields["campaign"].queryset = block_campaign_choices(block)
+            self.fields["campaign"].disabled = not structure_editable
+        else:
+            del self.fields["campaign"]
+        others = Block.objects.filter(scenario_id=block.scenario_id).exclude(pk=block.pk)
+        targets = [("", gettext("— not connected —"))] + [
+            (other.key, f"{other.name or other.key} ({other.key})")
+            for other in others.order_by("position", "pk")
+        ]
+        for branch in branches:
+            self.fields[f"next__{branch}"] = forms.ChoiceField(
+                label=branch_label(branch),
+                choices=targets,
+                required=False,
+                disabled=not structure_editable,
             )
-        return value
 
-    def clean(self):
-        cleaned = super().clean()
-        from scenarios.blocks import handler_for
+    def next_blocks(self) -> dict[str, str]:
+        return {branch: self.cleaned_data.get(f"next__{branch}") or "" for branch in self.branches}
 
-        kind, config = cleaned.get("kind"), cleaned.get("config")
-        if kind and isinstance(config, dict):
-            try:
-                cleaned["config"] = handler_for(kind).config_clean(config)
-            except ValidationError as error:
-                self.add_error("config", error.messages)
-        elif config is not None and not isinstance(config, dict):
-            self.add_error("config", gettext("Give the settings as a JSON object."))
-        return cleaned
+    def branch_fields(self):
+        return [self[f"next__{branch}"] for branch in self.branches]
+
+
+def branch_label(branch: str) -> str:
+    """How a branch reads in the admin: the usual names translated, others as typed."""
+    labels = {
+        "next": gettext("Then"),
+        "yes": gettext("Yes"),
+        "no": gettext("No"),
+        "clicked": gettext("Clicked"),
+        "timeout": gettext("No click (timeout)"),
+        "control": gettext("Control group"),
+    }
+    return labels.get(branch) or gettext("Branch “%(name)s”") % {"name": branch}

@@ -90,6 +90,14 @@ class Scenario(models.Model):
     # The share of inactive contacts this scenario aims to win back (the 20 % goal).
     goal_percent = models.PositiveSmallIntegerField(_("reactivation goal (%)"), default=20)
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    # Enrolling the contacts already in the trigger segment runs in a worker after activation:
+    # when it finished and how many it enrolled (empty while it runs, or when not asked for).
+    existing_enrolled_at = models.DateTimeField(
+        _("segment members enrolled at"), null=True, blank=True
+    )
+    existing_enrolled = models.PositiveIntegerField(
+        _("segment members enrolled"), null=True, blank=True
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),

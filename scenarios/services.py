@@ -6,6 +6,7 @@ is a `ValidationError` whose messages name the block concerned.
 """
 
 from datetime import datetime
+from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
+from django_q.tasks import async_task
 
 from campaigns.models import Campaign, SenderProfile
 from campaigns.services import campaign_ready_problems
@@ -387,7 +389,9 @@ def scenario_activate(*, scenario: Scenario, now: datetime | None = None) -> Sce
        nothing changes;
     2. draft → active (a conditional update: a second click changes nothing);
     3. its campaigns start sending (they go to the enrolled contacts, block by block);
-    4. unless staff chose only new entries, enrol the contacts already in the trigger segment.
+    4. unless staff chose only new entries, a worker enrols the contacts already in the
+       trigger segment once this commits (one INSERT ... SELECT, however many they are; the
+       scenario page shows when it is done and how many).
     """
     now = now or timezone.now()
     problems = scenario_check(scenario)
@@ -406,11 +410,16 @@ def scenario_activate(*, scenario: Scenario, now: datetime | None = None) -> Sce
         pk__in=_scenario_campaign_ids(scenario),
         status__in=[Campaign.Status.DRAFT, Campaign.Status.PAUSED, Campaign.Status.SCHEDULED],
     ).update(status=Campaign.Status.SENDING, started_at=now, scheduled_at=now)
-    scenario.refresh_from_db()
     if not scenario.only_new_entries:
-        from scenarios.enrollment import scenarios_enroll_existing
-
-        scenarios_enroll_existing(scenario=scenario, now=now)
+        transaction.on_commit(
+            partial(
+                async_task,
+                "scenarios.tasks.scenario_enroll_existing",
+                scenario.pk,
+                task_name=f"scenario-enroll-{scenario.pk}-{now.timestamp():.0f}",
+            )
+        )
+    scenario.refresh_from_db()
     return scenario
 
 
@@ -501,6 +510,147 @@ def block_remove(*, block: Block, now: datetime | None = None) -> int:
     )
     block.delete()
     return len(rows)
+
+
+def _scenario_campaign_create(
+    *, scenario: Scenario, channel: str, name: str, created_by: AbstractBaseUser | None
+) -> Campaign:
+    return Campaign.objects.create(
+        name=f"{scenario.name} – {name}"[:200],
+        kind=Campaign.Kind.SCENARIO,
+        channel=channel,
+        status=Campaign.Status.DRAFT,
+        sender_profile=scenario_sender_profile(),
+        created_by=created_by,
+    )
+
+
+def block_campaign_choices(block: Block):
+    """The campaigns a send block may send: scenario campaigns of its channel that belong to
+    this scenario (another of its blocks sends them) or to none yet."""
+    channel = _handlers()[block.kind].sends
+    if not channel:
+        return Campaign.objects.none()
+    used_elsewhere = Block.objects.filter(campaign__isnull=False).exclude(
+        scenario_id=block.scenario_id
+    )
+    return (
+        Campaign.objects.filter(kind=Campaign.Kind.SCENARIO, channel=channel)
+        .exclude(pk__in=used_elsewhere.values("campaign_id"))
+        .order_by("name")
+    )
+
+
+def _unique_key(scenario: Scenario, base: str) -> str:
+    taken = set(Block.objects.filter(scenario=scenario).values_list("key", flat=True))
+    key, number = base, 1
+    while key in taken:
+        number += 1
+        key = f"{base}-{number}"
+    return key
+
+
+@transaction.atomic
+def block_add(
+    *, scenario: Scenario, kind: str, name: str = "", created_by: AbstractBaseUser | None = None
+) -> Block:
+    """A new, unconnected block at the end of a draft or paused scenario; a send block comes
+    with its own draft scenario campaign to write. Its settings start empty: the activation
+    check lists what is missing until staff fill them in."""
+    handler = _handlers().get(kind)
+    if handler is None:
+        raise ValidationError(gettext("Unknown block kind “%(kind)s”.") % {"kind": kind})
+    scenario = Scenario.objects.select_for_update().get(pk=scenario.pk)
+    if not scenario_structure_editable(scenario):
+        raise ValidationError(
+            gettext("Pause the scenario “%(name)s” before adding a block.")
+            % {"name": scenario.name}
+        )
+    name = name.strip() or str(handler.label)
+    last = scenario.blocks.order_by("-position").values_list("position", flat=True).first()
+    campaign = None
+    if handler.sends:
+        campaign = _scenario_campaign_create(
+            scenario=scenario, channel=handler.sends, name=name, created_by=created_by
+        )
+    return Block.objects.create(
+        scenario=scenario,
+        key=_unique_key(scenario, kind.replace("_", "-")),
+        kind=kind,
+        name=name[:200],
+        config={},
+        next={},
+        campaign=campaign,
+        position=(last or 0) + 1,
+    )
+
+
+@transaction.atomic
+def block_update(
+    *,
+    block: Block,
+    name: str,
+    config: dict,
+    next_blocks: dict[str, str],
+    campaign: Campaign | None = None,
+    position: int | None = None,
+) -> Block:
+    """Save a block's settings, branches and campaign. Steps:
+
+    1. the handler checks the settings (a `ValidationError` lists every mistake; nothing is
+       saved);
+    2. each branch leads to another block of the scenario, or nowhere yet;
+    3. while the scenario runs (active), only the name, the position and the settings may
+       change, and only settings that keep the same branches: reconnecting blocks, adding a
+       branch or changing the campaign needs it paused, so the engine never finds a path
+       that changed under an enrollment;
+    4. a tag the block adds is created with it (the activation check wants it to exist).
+    """
+    handler = _handlers()[block.kind]
+    scenario = Scenario.objects.select_for_update().get(pk=block.scenario_id)
+    block = Block.objects.select_for_update().get(pk=block.pk)
+    config = handler.config_clean(config)
+    branches = handler.branches_for(config)
+    keys = set(scenario.blocks.exclude(pk=block.pk).values_list("key", flat=True))
+    problems = []
+    cleaned_next = {}
+    for branch in branches:
+        target = (next_blocks.get(branch) or "").strip()
+        if target and target not in keys:
+            problems.append(
+                gettext(
+                    "The branch “%(branch)s” leads to “%(target)s”, not a block of this scenario."
+                )
+                % {"branch": branch, "target": target}
+            )
+        cleaned_next[branch] = target
+    if campaign is not None and not block_campaign_choices(block).filter(pk=campaign.pk).exists():
+        problems.append(
+            gettext("“%(campaign)s” is not a scenario campaign this block can send.")
+            % {"campaign": campaign.name}
+        )
+    if not scenario_structure_editable(scenario):
+        if branches != handler.branches_for(block.config or {}) or cleaned_next != {
+            branch: (block.next or {}).get(branch, "") for branch in branches
+        }:
+            problems.append(
+                gettext("Pause the scenario before adding branches or reconnecting blocks.")
+            )
+        if campaign != block.campaign:
+            problems.append(gettext("Pause the scenario before changing the campaign it sends."))
+    if problems:
+        raise ValidationError(problems)
+    if block.kind == "tag" and config.get("action") == "add":
+        Tag.objects.get_or_create(name=config["tag"])
+    block.name = name.strip()[:200]
+    block.config = config
+    block.next = cleaned_next
+    if handler.sends:
+        block.campaign = campaign
+    if position is not None:
+        block.position = position
+    block.save()
+    return block
 
 
 def block_kind_choices() -> list[tuple[str, str]]:

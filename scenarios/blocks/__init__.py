@@ -44,9 +44,20 @@ class BlockHandler:
     sends: str = ""  # "", "email" or "sms"
     # Whether the branch it takes is the enrollment's A/B branch (stored on `Enrollment.branch`).
     records_branch = False
+    # The admin form of its settings (a `_forms.BlockSettingsForm`); None: it has none.
+    settings_form: type | None = None
 
     def branches_for(self, config: dict) -> tuple[str, ...]:
         return self.branches
+
+    def settings_form_class(self) -> type:
+        from scenarios.blocks._forms import BlockSettingsForm
+
+        return self.settings_form or BlockSettingsForm
+
+    def config_summary(self, config: dict) -> str:
+        """The settings in a few words, for the block list."""
+        return ", ".join(f"{name}: {value}" for name, value in (config or {}).items())
 
     def config_clean(self, config: dict) -> dict:
         """The canonical config; raises `ValidationError` naming each mistake."""

@@ -1,11 +1,33 @@
+from django.urls import reverse
 from django.utils.translation import gettext_lazy
 
 from contacts.models import Contact
 from scenarios.blocks import BlockHandler, Move, block_kind
+from scenarios.blocks._forms import BlockSettingsForm
+from segments.forms import RuleField, rule_editor_catalogue
+from segments.models import default_rule
 from segments.rules import rule_clean, rule_q, rule_relations
 
 YES = "yes"
 NO = "no"
+
+
+class ConditionSettingsForm(BlockSettingsForm):
+    rule = RuleField(
+        label=gettext_lazy("Rule"),
+        help_text=gettext_lazy(
+            "Contacts who match take the “yes” branch, the others “no”; any segment rule works."
+        ),
+    )
+
+    def __init__(self, *args, block, **kwargs):
+        super().__init__(*args, block=block, **kwargs)
+        widget = self.fields["rule"].widget
+        widget.catalogue = rule_editor_catalogue(segment_id=None)
+        widget.preview_url = reverse("admin:segments_segment_preview")
+
+    def initial_from(self, config: dict) -> dict:
+        return {"rule": config.get("rule") or default_rule()}
 
 
 @block_kind
@@ -15,6 +37,7 @@ class ConditionBlock(BlockHandler):
     kind = "condition"
     label = gettext_lazy("Condition")
     branches = (YES, NO)
+    settings_form = ConditionSettingsForm
 
     def config_clean(self, config: dict) -> dict:
         return {"rule": rule_clean(config.get("rule"))}

@@ -1,11 +1,22 @@
+from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from scenarios.blocks import BlockHandler, Move, block_kind
 from scenarios.blocks._fields import ConfigErrors, text
+from scenarios.blocks._forms import BlockSettingsForm
 
 REACTIVATED = "reactivated"
 LET_GO = "let go"
+
+
+class EndSettingsForm(BlockSettingsForm):
+    outcome = forms.CharField(
+        label=gettext_lazy("Outcome"),
+        max_length=40,
+        help_text=gettext_lazy("The label the results count, e.g. “reactivated” or “let go”."),
+        widget=forms.TextInput(attrs={"list": "scenario-outcomes"}),
+    )
 
 
 @block_kind
@@ -14,6 +25,7 @@ class EndBlock(BlockHandler):
 
     kind = "end"
     label = gettext_lazy("End")
+    settings_form = EndSettingsForm
     branches = ()
     ends = True
 

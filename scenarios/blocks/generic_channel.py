@@ -1,8 +1,21 @@
+from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from scenarios.blocks import NEXT, BlockHandler, Move, block_kind
 from scenarios.blocks._fields import ConfigErrors, text
+from scenarios.blocks._forms import BlockSettingsForm
+
+
+class GenericChannelSettingsForm(BlockSettingsForm):
+    channel = forms.CharField(
+        label=gettext_lazy("Channel"),
+        max_length=100,
+        help_text=gettext_lazy(
+            "A name for the audience, e.g. “Social ads” or “Postal mail”; its contacts are "
+            "exported as CSV from Generic channel entries."
+        ),
+    )
 
 
 @block_kind
@@ -12,6 +25,7 @@ class GenericChannelBlock(BlockHandler):
 
     kind = "generic_channel"
     label = gettext_lazy("Add to a generic channel")
+    settings_form = GenericChannelSettingsForm
 
     def config_clean(self, config: dict) -> dict:
         errors = ConfigErrors()

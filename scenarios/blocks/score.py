@@ -5,6 +5,16 @@ from django.utils.translation import gettext_lazy
 from contacts.models import Contact
 from scenarios.blocks import NEXT, BlockHandler, Move, block_kind
 from scenarios.blocks._fields import ConfigErrors, integer
+from scenarios.blocks._forms import BlockSettingsForm, number
+
+
+class ScoreSettingsForm(BlockSettingsForm):
+    delta = number(
+        gettext_lazy("Change"),
+        minimum=-10000,
+        maximum=10000,
+        help_text=gettext_lazy("Added to the contact's score; negative to lower it."),
+    )
 
 
 @block_kind
@@ -13,6 +23,7 @@ class ScoreBlock(BlockHandler):
 
     kind = "score"
     label = gettext_lazy("Change score")
+    settings_form = ScoreSettingsForm
 
     def config_clean(self, config: dict) -> dict:
         errors = ConfigErrors()

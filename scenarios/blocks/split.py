@@ -1,11 +1,14 @@
 import hashlib
 import re
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from scenarios.blocks import BlockHandler, Move, block_kind
 from scenarios.blocks._fields import ConfigErrors, integer
+from scenarios.blocks._forms import BlockSettingsForm, number
 
 CONTROL = "control"
 _BRANCH_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,15}$")
@@ -30,6 +33,50 @@ def split_branch(*, weights: dict[str, int], control_percent: int, bucket: int) 
     return next(name for name, weight in reversed(weights.items()) if weight > 0)
 
 
+class SplitSettingsForm(BlockSettingsForm):
+    weights = forms.CharField(
+        label=gettext_lazy("Branches and weights"),
+        help_text=gettext_lazy(
+            "Each branch's name and weight, separated by commas, e.g. “a: 50, b: 50”; a new "
+            "branch name adds a branch to connect below."
+        ),
+        widget=forms.TextInput(attrs={"size": 40}),
+    )
+    control_percent = number(
+        gettext_lazy("Control group (%)"),
+        minimum=0,
+        maximum=99,
+        required=False,
+        help_text=gettext_lazy("This share receives nothing, to measure what the scenario adds."),
+    )
+
+    def initial_from(self, config: dict) -> dict:
+        weights = config.get("weights") or {"a": 50, "b": 50}
+        return {
+            "weights": ", ".join(f"{name}: {weight}" for name, weight in weights.items()),
+            "control_percent": config.get("control_percent") or 0,
+        }
+
+    def clean_weights(self) -> dict:
+        weights = {}
+        for part in self.cleaned_data["weights"].split(","):
+            if not part.strip():
+                continue
+            name, colon, weight = part.partition(":")
+            if not colon:
+                raise ValidationError(
+                    _("Write each branch as “name: weight”, e.g. “a: 50, b: 50”.")
+                )
+            weights[name.strip().lower()] = weight.strip()
+        return weights
+
+    def config(self) -> dict:
+        return {
+            "weights": self.cleaned_data["weights"],
+            "control_percent": self.cleaned_data.get("control_percent") or 0,
+        }
+
+
 @block_kind
 class SplitBlock(BlockHandler):
     """A/B split: each enrollment goes down one branch, by weight, the same one however often the
@@ -40,12 +87,22 @@ class SplitBlock(BlockHandler):
     label = gettext_lazy("A/B split")
     branches = ("a", "b")
     records_branch = True
+    settings_form = SplitSettingsForm
 
     def branches_for(self, config: dict) -> tuple[str, ...]:
         weights = config.get("weights") or {"a": 50, "b": 50}
         names = tuple(weights) if isinstance(weights, dict) else self.branches
         control = config.get("control_percent") or 0
         return names + ((CONTROL,) if control and str(control) != "0" else ())
+
+    def config_summary(self, config: dict) -> str:
+        weights = config.get("weights") or {}
+        summary = ", ".join(f"{name}: {weight}" for name, weight in weights.items())
+        if config.get("control_percent"):
+            summary += ", " + _("control group %(percent)s %%") % {
+                "percent": config["control_percent"]
+            }
+        return summary
 
     def config_clean(self, config: dict) -> dict:
         errors = ConfigErrors()

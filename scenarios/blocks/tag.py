@@ -1,12 +1,30 @@
+from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from contacts.models import Contact, Tag
 from scenarios.blocks import NEXT, BlockHandler, Move, block_kind
 from scenarios.blocks._fields import ConfigErrors, choice, text
+from scenarios.blocks._forms import BlockSettingsForm
 
 ADD = "add"
 REMOVE = "remove"
+
+
+class TagSettingsForm(BlockSettingsForm):
+    action = forms.ChoiceField(
+        label=gettext_lazy("Action"),
+        choices=[(ADD, gettext_lazy("Add the tag")), (REMOVE, gettext_lazy("Remove the tag"))],
+        widget=forms.RadioSelect,
+    )
+    tag = forms.CharField(
+        label=gettext_lazy("Tag"),
+        max_length=100,
+        help_text=gettext_lazy("An existing tag, or a new one (created when the block is saved)."),
+    )
+
+    def initial_from(self, config: dict) -> dict:
+        return {"action": ADD, **config}
 
 
 @block_kind
@@ -15,6 +33,7 @@ class TagBlock(BlockHandler):
 
     kind = "tag"
     label = gettext_lazy("Tag / untag")
+    settings_form = TagSettingsForm
 
     def config_clean(self, config: dict) -> dict:
         errors = ConfigErrors()

@@ -1,3 +1,4 @@
+from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -5,6 +6,22 @@ from contacts.models import ActivityKind, Channel
 from contacts.services.activity import ActivityEvent, activities_record
 from scenarios.blocks import NEXT, BlockHandler, Move, block_kind
 from scenarios.blocks._fields import ConfigErrors, choice, text
+from scenarios.blocks._forms import BlockSettingsForm
+
+
+class UnsubscribeSettingsForm(BlockSettingsForm):
+    channel = forms.ChoiceField(
+        label=gettext_lazy("Channel"),
+        choices=[(Channel.EMAIL, Channel.EMAIL.label), (Channel.SMS, Channel.SMS.label)],
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=100,
+        help_text=gettext_lazy("Recorded with the unsubscription, e.g. “inactivity”."),
+    )
+
+    def initial_from(self, config: dict) -> dict:
+        return {"channel": Channel.EMAIL, "reason": "inactivity", **config}
 
 
 @block_kind
@@ -14,6 +31,7 @@ class UnsubscribeBlock(BlockHandler):
 
     kind = "unsubscribe"
     label = gettext_lazy("Unsubscribe")
+    settings_form = UnsubscribeSettingsForm
 
     def config_clean(self, config: dict) -> dict:
         errors = ConfigErrors()

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy
 
 from scenarios.blocks import NEXT, BlockHandler, Move, block_kind
 from scenarios.blocks._fields import ConfigErrors, integer
+from scenarios.blocks._forms import BlockSettingsForm, number
 
 
 def wait_duration(config: dict) -> timedelta:
@@ -15,6 +16,15 @@ def wait_duration(config: dict) -> timedelta:
     )
 
 
+class WaitSettingsForm(BlockSettingsForm):
+    days = number(gettext_lazy("Days"), minimum=0, maximum=3650, required=False)
+    hours = number(gettext_lazy("Hours"), minimum=0, maximum=23000, required=False)
+    minutes = number(gettext_lazy("Minutes"), minimum=0, maximum=59000, required=False)
+
+    def config(self) -> dict:
+        return {name: value or 0 for name, value in self.cleaned_data.items()}
+
+
 @block_kind
 class WaitBlock(BlockHandler):
     """Holds each enrollment for a duration from its arrival here."""
@@ -22,6 +32,7 @@ class WaitBlock(BlockHandler):
     kind = "wait"
     label = gettext_lazy("Wait")
     waits = True
+    settings_form = WaitSettingsForm
 
     def config_clean(self, config: dict) -> dict:
         errors = ConfigErrors()

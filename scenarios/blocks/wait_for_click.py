@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django import forms
 from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext as _
@@ -9,9 +10,48 @@ from campaigns.models import Message
 from contacts.models import Activity, ActivityKind
 from scenarios.blocks import BlockHandler, Move, block_kind
 from scenarios.blocks._fields import ConfigErrors, integer
+from scenarios.blocks._forms import BlockSettingsForm, number
 
 CLICKED = "clicked"
 TIMEOUT = "timeout"
+
+
+class WaitForClickSettingsForm(BlockSettingsForm):
+    block = forms.ChoiceField(
+        label=gettext_lazy("A click in the e-mail sent by"),
+        required=False,
+        help_text=gettext_lazy("An earlier send block of this scenario; or give a link below."),
+    )
+    url = forms.URLField(
+        label=gettext_lazy("Or a click on this link"),
+        required=False,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"size": 60}),
+    )
+    timeout_days = number(
+        gettext_lazy("Timeout (days)"),
+        minimum=1,
+        maximum=365,
+        help_text=gettext_lazy("No click by then: the enrollment takes the “timeout” branch."),
+    )
+
+    def __init__(self, *args, block, **kwargs):
+        super().__init__(*args, block=block, **kwargs)
+        from scenarios.models import Block
+
+        senders = Block.objects.filter(
+            scenario_id=block.scenario_id, kind__in=["send_email", "send_sms"]
+        ).order_by("position", "pk")
+        self.fields["block"].choices = [("", "---------")] + [
+            (send.key, f"{send.name or send.key} ({send.key})") for send in senders
+        ]
+
+    def initial_from(self, config: dict) -> dict:
+        return {**config, "timeout_days": config.get("timeout_days", 14)}
+
+    def config(self) -> dict:
+        data = self.cleaned_data
+        return {"block": data["block"], "url": data["url"], "timeout_days": data["timeout_days"]}
 
 
 @block_kind
@@ -23,6 +63,7 @@ class WaitForClickBlock(BlockHandler):
     label = gettext_lazy("Wait for a click")
     branches = (CLICKED, TIMEOUT)
     waits = True
+    settings_form = WaitForClickSettingsForm
 
     def config_clean(self, config: dict) -> dict:
         errors = ConfigErrors()

@@ -3,6 +3,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django import forms
 from django.conf import settings
 from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext as _
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from contacts.models import Contact
 from scenarios.blocks import NEXT, BlockHandler, Move, block_kind
 from scenarios.blocks._fields import ConfigErrors
+from scenarios.blocks._forms import BlockSettingsForm
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 WEEKDAYS = [0, 1, 2, 3, 4]
@@ -47,6 +49,50 @@ def window_next(*, now: datetime, zone: ZoneInfo, start: time, end: time, weekda
     raise ValueError("a window with no weekday")
 
 
+WEEKDAY_CHOICES = [
+    (0, gettext_lazy("Monday")),
+    (1, gettext_lazy("Tuesday")),
+    (2, gettext_lazy("Wednesday")),
+    (3, gettext_lazy("Thursday")),
+    (4, gettext_lazy("Friday")),
+    (5, gettext_lazy("Saturday")),
+    (6, gettext_lazy("Sunday")),
+]
+
+
+class WaitUntilSettingsForm(BlockSettingsForm):
+    start = forms.TimeField(
+        label=gettext_lazy("From"),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    end = forms.TimeField(
+        label=gettext_lazy("To"),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text=gettext_lazy("In the contact's time zone (the site's when it has none)."),
+    )
+    weekdays = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("On"),
+        choices=WEEKDAY_CHOICES,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def initial_from(self, config: dict) -> dict:
+        return {
+            "start": config.get("start", "10:00"),
+            "end": config.get("end", "12:00"),
+            "weekdays": config.get("weekdays", WEEKDAYS),
+        }
+
+    def config(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "start": data["start"].strftime("%H:%M"),
+            "end": data["end"].strftime("%H:%M"),
+            "weekdays": data["weekdays"],
+        }
+
+
 @block_kind
 class WaitUntilBlock(BlockHandler):
     """Holds each enrollment until the next moment inside a time window and on given weekdays,
@@ -56,6 +102,14 @@ class WaitUntilBlock(BlockHandler):
     kind = "wait_until"
     label = gettext_lazy("Wait until (time window)")
     waits = True
+    settings_form = WaitUntilSettingsForm
+
+    def config_summary(self, config: dict) -> str:
+        days = dict(WEEKDAY_CHOICES)
+        weekdays = ", ".join(
+            str(days[day])[:3] for day in config.get("weekdays", []) if day in days
+        )
+        return f"{config.get('start', '')}–{config.get('end', '')}, {weekdays}"
 
     def config_clean(self, config: dict) -> dict:
         errors = ConfigErrors()

@@ -2,7 +2,6 @@
 edit a block, activate it, and see the live counts once the engine has run."""
 
 import importlib
-import json
 from types import SimpleNamespace
 
 import pytest
@@ -57,17 +56,33 @@ def test_staff_creates_edits_activates_a_scenario_and_sees_counts(
     expect(page.locator("#scenario-diagram svg")).to_be_visible()
     scenario = Scenario.objects.get(name="Relance des inactifs")
 
-    # Edit the wait for a click: 10 days instead of 14.
+    # Edit the wait for a click from its box in the flow: 10 days instead of 14.
     click_block = Block.objects.get(scenario=scenario, kind="wait_for_click")
-    prefix = page.eval_on_selector(
-        f"input[name$='-key'][value='{click_block.key}']", "input => input.name.slice(0, -4)"
-    )
-    config = {**click_block.config, "timeout_days": 10}
-    page.fill(f"textarea[name='{prefix}-config']", json.dumps(config))
-    page.click("input[name=_continue]")
+    page.click(f"#scenario-diagram g.block[data-key='{click_block.key}']")
+    expect(page.locator("#block-settings")).to_be_visible()
+    page.fill("#id_settings-timeout_days", "10")
+    page.click("#block-form input[type=submit]")
     expect(page.locator(".messagelist .success")).to_be_visible()
     click_block.refresh_from_db()
     assert click_block.config["timeout_days"] == 10
+
+    # Add a score block and connect it after the click; the flow shows it.
+    page.click("#block-add-link")
+    page.select_option("#id_kind", "score")
+    page.fill("#id_name", "Bonus de retour")
+    page.click("input[type=submit]")
+    page.fill("#id_settings-delta", "5")
+    page.select_option("#id_next__next", click_block.next["clicked"])
+    page.click("#block-form input[type=submit]")
+    expect(page.locator(".messagelist .success")).to_be_visible()
+    page.goto(
+        live_server.url
+        + reverse("admin:scenarios_scenario_block", args=[scenario.pk, click_block.pk])
+    )
+    page.select_option("#id_next__clicked", "score")
+    page.click("#block-form input[type=submit]")
+    expect(page.locator("#scenario-diagram svg")).to_contain_text("Bonus de retour")
+    assert Block.objects.get(scenario=scenario, key="score").config == {"delta": 5}
 
     # Activate: the contacts already in the segment are enrolled, the campaigns start.
     page.click("button:has-text('Activate')")

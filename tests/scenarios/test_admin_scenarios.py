@@ -1,7 +1,5 @@
 """The scenario admin through the test client: catalogue, creation, activation, editing."""
 
-import json
-
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
@@ -11,7 +9,8 @@ from django.urls import reverse
 from campaigns.models import Campaign
 from contacts.models import Contact
 from scenarios.models import GenericChannelEntry, Scenario, ScenarioTemplate
-from tests.factories import ContactFactory, ContactListFactory
+from segments.models import Segment
+from tests.factories import ContactFactory, ContactListFactory, SegmentMembershipFactory
 from tests.scenarios.factories_admin import (
     end,
     entry,
@@ -135,7 +134,11 @@ def test_change_page_shows_diagram_counts_blocks_and_results(staff_client):
     assert "<svg" in content
     for key in scenario.blocks.values_list("key", flat=True):
         assert f'data-key="{key}"' in content
-    assert 'name="blocks-0-key"' in content
+    block = scenario.blocks.get(key="entry")
+    block_url = reverse("admin:scenarios_scenario_block", args=[scenario.pk, block.pk])
+    # Each box of the flow and each row of the block list leads to the block's page.
+    assert content.count(f'href="{block_url}"') == 2
+    assert 'id="block-add-link"' in content
     assert 'id="scenario-results"' in content
     assert "Goal: win back 20 %" in content
     assert 'value="activate"' in content
@@ -195,95 +198,6 @@ def test_activation_needs_the_permission(client, django_user_model):
     assert scenario.status == Scenario.Status.DRAFT
 
 
-def _change_data(scenario, **overrides) -> dict:
-    blocks = list(scenario.blocks.order_by("position", "pk"))
-    data = {
-        "name": scenario.name,
-        "description": scenario.description,
-        "contact_list": "",
-        "goal_percent": scenario.goal_percent,
-        "blocks-TOTAL_FORMS": len(blocks),
-        "blocks-INITIAL_FORMS": len(blocks),
-        "blocks-MIN_NUM_FORMS": 0,
-        "blocks-MAX_NUM_FORMS": 1000,
-    }
-    for index, block in enumerate(blocks):
-        prefix = f"blocks-{index}-"
-        data |= {
-            prefix + "id": block.pk,
-            prefix + "scenario": scenario.pk,
-            prefix + "position": block.position,
-            prefix + "key": block.key,
-            prefix + "kind": block.kind,
-            prefix + "name": block.name,
-            prefix + "config": json.dumps(block.config),
-            prefix + "next": json.dumps(block.next),
-            prefix + "campaign": block.campaign_id or "",
-        }
-    return data | overrides
-
-
-def test_blocks_are_edited_while_draft(staff_client):
-    scenario = scenario_with([entry(), wait(), end()])
-    url = reverse("admin:scenarios_scenario_change", args=[scenario.pk])
-
-    response = staff_client.post(url, _change_data(scenario, **{"blocks-1-config": '{"days": 3}'}))
-
-    assert response.status_code == 302, response.context["errors"]
-    assert scenario.blocks.get(key="wait").config["days"] == 3
-
-
-def test_invalid_block_settings_are_refused_with_a_message(staff_client):
-    scenario = scenario_with([entry(), wait(), end()])
-    url = reverse("admin:scenarios_scenario_change", args=[scenario.pk])
-
-    response = staff_client.post(
-        url, _change_data(scenario, **{"blocks-1-config": '{"days": "soon"}'})
-    )
-
-    assert response.status_code == 200
-    assert scenario.blocks.get(key="wait").config == {"days": 1}
-
-
-def test_structural_edit_refused_while_active(staff_client):
-    scenario = scenario_with([entry(), wait(), end()], status=Scenario.Status.ACTIVE)
-    url = reverse("admin:scenarios_scenario_change", args=[scenario.pk])
-
-    page = staff_client.get(url).content.decode()
-    staff_client.post(
-        url,
-        _change_data(
-            scenario,
-            **{"blocks-0-next": '{"next": "end"}', "blocks-1-DELETE": "on", "name": "Renamed"},
-        ),
-    )
-
-    assert 'name="blocks-0-key"' not in page
-    assert "pause it to add, remove or reconnect blocks" in page
-    scenario.refresh_from_db()
-    assert scenario.name == "Renamed"
-    assert scenario.blocks.get(key="entry").next == {"next": "wait"}
-    assert scenario.blocks.filter(key="wait").exists()
-
-
-def test_removing_a_block_in_the_admin_exits_its_enrollments(staff_client):
-    scenario = scenario_with([entry(), wait(), end()], status=Scenario.Status.PAUSED)
-    enrollment = scenario.enrollments.create(
-        contact=ContactFactory(), block=scenario.blocks.get(key="wait"), state="waiting"
-    )
-    url = reverse("admin:scenarios_scenario_change", args=[scenario.pk])
-
-    response = staff_client.post(
-        url,
-        _change_data(scenario, **{"blocks-0-next": '{"next": "end"}', "blocks-1-DELETE": "on"}),
-    )
-
-    assert response.status_code == 302
-    enrollment.refresh_from_db()
-    assert (enrollment.state, enrollment.outcome) == ("exited", "block removed")
-    assert not scenario.blocks.filter(key="wait").exists()
-
-
 def test_enrollments_list_and_generic_channel_csv(staff_client):
     scenario = scenario_with([entry(), wait(), end()])
     contact = ContactFactory(email="jean.dupont@example.com", first_name="=cmd")
@@ -312,3 +226,22 @@ def test_enrollments_list_and_generic_channel_csv(staff_client):
     assert "'=cmd" in body
     assert not GenericChannelEntry.objects.filter(exported_at__isnull=True).exists()
     assert Contact.objects.count() == 1
+
+
+def test_activation_page_follows_the_enrolment_of_segment_members(
+    staff_client, django_capture_on_commit_callbacks
+):
+    reactivation_profile()
+    scenario = scenario_from("we-miss-you")
+    SegmentMembershipFactory(segment=Segment.objects.get(slug="inactive"))
+    url = reverse("admin:scenarios_scenario_change", args=[scenario.pk])
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        _status(staff_client, scenario, "activate")
+    running = staff_client.get(url).content.decode()
+    for callback in callbacks:
+        callback()
+    done = staff_client.get(url).content.decode()
+
+    assert "A worker is enrolling them" in running
+    assert "1 contact already in the segment was enrolled" in done

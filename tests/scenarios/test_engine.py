@@ -9,11 +9,16 @@ import time_machine
 from django.db import IntegrityError, transaction
 
 from campaigns.models import Message
-from contacts.models import Contact, EmailStatus
+from contacts.models import ActivityKind, Channel, Contact, EmailStatus, SmsStatus
 from scenarios.blocks import REGISTRY
 from scenarios.engine import scenarios_tick
 from scenarios.models import Enrollment, EnrollmentStep, Scenario
-from tests.factories import ContactFactory, SegmentFactory, SegmentMembershipFactory
+from tests.factories import (
+    ActivityFactory,
+    ContactFactory,
+    SegmentFactory,
+    SegmentMembershipFactory,
+)
 from tests.scenarios.factories import ScenarioCampaignFactory, enroll, scenario_build
 
 pytestmark = pytest.mark.django_db
@@ -133,6 +138,47 @@ def test_contacts_who_unsubscribe_exit_as_unsubscribed():
     assert leaves.log.last().kind == "exit"
     assert Enrollment.objects.get(pk=stays.pk).state == "waiting"
     assert result.exited == 1
+
+
+def test_an_unsubscribe_on_any_channel_since_entry_exits_the_contact():
+    scenario, _ = send_then_wait()
+    stays, leaves = enroll(scenario, ContactFactory.create_batch(2), at=T0)
+    tick(T0)
+    # Unsubscribed from SMS once the scenario began: its e-mail status is still subscribed.
+    ActivityFactory(
+        contact_id=leaves.contact_id,
+        kind=ActivityKind.UNSUBSCRIBE,
+        channel=Channel.SMS,
+        occurred_at=T0 + timedelta(minutes=30),
+    )
+    # An unsubscribe older than the enrollment (the contact subscribed again since) counts not.
+    ActivityFactory(
+        contact_id=stays.contact_id,
+        kind=ActivityKind.UNSUBSCRIBE,
+        occurred_at=T0 - timedelta(days=40),
+    )
+
+    tick(T0 + timedelta(hours=1))
+
+    leaves.refresh_from_db()
+    assert (leaves.state, leaves.outcome) == ("exited", "unsubscribed")
+    assert Enrollment.objects.get(pk=stays.pk).state == "waiting"
+
+
+def test_a_contact_reachable_by_sms_only_stays_in_the_scenario():
+    scenario, _ = send_then_wait()
+    sms_only = ContactFactory(
+        email_status=EmailStatus.UNSUBSCRIBED, sms_status=SmsStatus.SUBSCRIBED
+    )
+    nowhere = ContactFactory(email_status=EmailStatus.UNSUBSCRIBED, sms_status=SmsStatus.NO_CONSENT)
+    kept, gone = enroll(scenario, [sms_only, nowhere], at=T0)
+
+    tick(T0)
+
+    kept.refresh_from_db()
+    gone.refresh_from_db()
+    assert kept.state == "waiting"
+    assert (gone.state, gone.outcome) == ("exited", "unsubscribed")
 
 
 def test_contacts_who_engage_and_leave_the_segment_exit_as_reactivated():

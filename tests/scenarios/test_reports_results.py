@@ -7,7 +7,12 @@ from django.utils import timezone
 
 from scenarios.diagram import scenario_diagram
 from scenarios.models import Enrollment, EnrollmentStep
-from scenarios.reports import scenario_block_counts, scenario_results, wilson_interval
+from scenarios.reports import (
+    BlockCounts,
+    scenario_block_counts,
+    scenario_results,
+    wilson_interval,
+)
 from tests.factories import ContactFactory
 from tests.scenarios.factories_admin import end, entry, scenario_from, scenario_with, wait
 
@@ -110,4 +115,15 @@ def test_diagram_draws_every_block_with_escaped_names():
         assert f'data-key="{key}"' in svg
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg
-    assert ">clicked<" in svg and ">timeout<" in svg
+    assert ">clicked (0)<" in svg and ">timeout (0)<" in svg
+
+
+def test_diagram_counts_the_enrollments_down_each_branch():
+    scenario = scenario_from("inactivity")
+    split = scenario.blocks.get(kind="split")
+    counts = {split.pk: BlockCounts(passed=5, branches={"a": 3, "b": 2})}
+
+    svg = scenario_diagram(scenario, counts)
+
+    assert ">a (3)<" in svg and ">b (2)<" in svg
+    assert "passed 5" in svg

@@ -229,11 +229,39 @@ def test_removing_a_block_of_an_active_scenario_is_refused():
     assert scenario.blocks.filter(key="wait").exists()
 
 
-def test_activation_enrols_the_contacts_already_in_the_trigger_segment():
+def test_activation_enrols_the_contacts_already_in_the_trigger_segment_in_a_worker(
+    django_capture_on_commit_callbacks,
+):
     reactivation_profile()
     scenario = scenario_from("we-miss-you")
     member = SegmentMembershipFactory(segment=Segment.objects.get(slug="inactive"))
 
-    scenario_activate(scenario=scenario)
+    with django_capture_on_commit_callbacks() as callbacks:
+        scenario_activate(scenario=scenario)
+    # Nothing is enrolled inside the request; the task is queued for when it commits.
+    assert not scenario.enrollments.exists()
+    assert len(callbacks) == 1
+    callbacks[0]()  # the worker runs it (tests run django-q2 tasks inline)
+    callbacks[0]()  # a retried task enrols nobody twice
 
+    scenario.refresh_from_db()
     assert list(scenario.enrollments.values_list("contact_id", flat=True)) == [member.contact_id]
+    assert scenario.existing_enrolled == 1
+    assert scenario.existing_enrolled_at is not None
+
+
+def test_the_enrolment_task_leaves_a_scenario_paused_meanwhile_alone(
+    django_capture_on_commit_callbacks,
+):
+    reactivation_profile()
+    scenario = scenario_from("we-miss-you")
+    SegmentMembershipFactory(segment=Segment.objects.get(slug="inactive"))
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        scenario_activate(scenario=scenario)
+    scenario_pause(scenario=scenario)
+    callbacks[0]()
+
+    scenario.refresh_from_db()
+    assert not scenario.enrollments.exists()
+    assert scenario.existing_enrolled_at is None

@@ -47,19 +47,27 @@ def in_segment(slug: str, count: int, **contact_fields) -> list[Contact]:
     return contacts
 
 
-def activated(slug: str):
-    scenario = scenario_create_from_template(
-        template=ScenarioTemplate.objects.get(slug=slug), name=f"{slug} test"
-    )
-    scenario_activate(scenario=scenario, now=TUESDAY_10_30)
-    return scenario
+@pytest.fixture
+def activated(django_capture_on_commit_callbacks):
+    """Activates a scenario made from a template; the worker task it queues (enrolling the
+    segment's members) runs when the activation commits, as it would in production."""
+
+    def activate(slug: str):
+        scenario = scenario_create_from_template(
+            template=ScenarioTemplate.objects.get(slug=slug), name=f"{slug} test"
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            scenario_activate(scenario=scenario, now=TUESDAY_10_30)
+        return scenario
+
+    return activate
 
 
 def messages_of(enrollment: Enrollment) -> list[Message]:
     return list(Message.objects.filter(origin__startswith=f"{enrollment.pk}:"))
 
 
-def test_inactivity_sends_by_channel_then_wins_back_clickers_and_lets_others_go():
+def test_inactivity_sends_by_channel_then_wins_back_clickers_and_lets_others_go(activated):
     in_segment("inactive", 12)
     with time_machine.travel(TUESDAY_10_30, tick=False):
         scenario = activated("inactivity")
@@ -98,7 +106,7 @@ def test_inactivity_sends_by_channel_then_wins_back_clickers_and_lets_others_go(
     assert GenericChannelEntry.objects.filter(scenario=scenario).count() == len(others)
 
 
-def test_we_miss_you_keeps_who_clicks_to_stay_and_unsubscribes_the_rest():
+def test_we_miss_you_keeps_who_clicks_to_stay_and_unsubscribes_the_rest(activated):
     stays, goes = in_segment("inactive", 2, score=0)
     with time_machine.travel(TUESDAY_10_30, tick=False):
         scenario = activated("we-miss-you")
@@ -136,7 +144,7 @@ def test_we_miss_you_keeps_who_clicks_to_stay_and_unsubscribes_the_rest():
     assert goes.activities.filter(kind=ActivityKind.UNSUBSCRIBE).count() == 1
 
 
-def test_loyalty_expiry_reminds_by_sms_only_who_did_not_buy_within_the_week():
+def test_loyalty_expiry_reminds_by_sms_only_who_did_not_buy_within_the_week(activated):
     buyer, sleeper = in_segment("loyalty-expiring", 2, loyalty_points=1200)
     with time_machine.travel(TUESDAY_10_30, tick=False):
         scenario = activated("loyalty-expiry")
