@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 # A provider takes the outer contact's primary key (an `OuterRef`) and returns a queryset of
 # that contact's current reactivation enrolments, e.g.
-# `lambda contact: Enrollment.objects.filter(contact_id=contact, state="running")`.
+# `lambda contact: Enrollment.objects.filter(contact_id=contact, state__in=OPEN_STATES)`.
 # Combined with `Exists`, it compiles to a (NOT) EXISTS the planner turns into a (anti-)join.
 ReactivationEnrollmentProvider = Callable[[OuterRef], QuerySet]
 

@@ -142,7 +142,10 @@ def campaign_ready_problems(campaign: Campaign) -> list[str]:
             problems.append(gettext("Write an HTML or a text body."))
     elif not campaign.sms_text.strip():
         problems.append(gettext("Write the SMS text."))
-    if not (campaign.target_lists.exists() or campaign.target_segments.exists()):
+    # A scenario campaign goes to the contacts its scenario enrols: it has no targets.
+    if campaign.kind != Campaign.Kind.SCENARIO and not (
+        campaign.target_lists.exists() or campaign.target_segments.exists()
+    ):
         problems.append(gettext("Choose at least one target list or segment."))
     try:
         campaign_render(campaign=campaign, contact=sample_contact())

@@ -38,6 +38,7 @@ from scenarios.models import (
     Scenario,
     ScenarioTemplate,
 )
+from scenarios.outcomes import CLEANED, CONTROL, KNOWN_OUTCOMES, LET_GO, REACTIVATED
 from scenarios.reports import scenario_block_counts, scenario_results
 from scenarios.services import (
     block_add,
@@ -315,6 +316,18 @@ class ScenarioAdmin(admin.ModelAdmin):
             return gettext("On activation.")
         return gettext("A worker is enrolling them; reload the page in a moment.")
 
+    def has_delete_permission(self, request: HttpRequest, obj: Scenario | None = None) -> bool:
+        # Only a draft goes: one that ran keeps its enrollments and results (pause it instead),
+        # and deleting them would load every log row into the confirmation page.
+        if obj is not None and obj.status != Scenario.Status.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     def has_activate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.activate_scenario")
 
@@ -545,6 +558,7 @@ class ScenarioAdmin(admin.ModelAdmin):
             % {"name": block.name or block.key, "kind": handler.label},
             scenario_block=block,
             handler=handler,
+            end_outcomes=(REACTIVATED, LET_GO, CLEANED),
             form=form,
             settings_form=settings_form,
             media=self.media + form.media + settings_form.media,
@@ -610,6 +624,28 @@ class ScenarioAdmin(admin.ModelAdmin):
 # Enrollments and generic channels ---------------------------------------------------------------
 
 
+class EnrollmentBranchFilter(admin.SimpleListFilter):
+    title = _("branch")
+    parameter_name = "branch"
+
+    def lookups(self, request, model_admin):
+        return [("a", "a"), ("b", "b"), (CONTROL, gettext("Control group"))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(branch=self.value()) if self.value() else queryset
+
+
+class EnrollmentOutcomeFilter(admin.SimpleListFilter):
+    title = _("outcome")
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return [(outcome, outcome) for outcome in KNOWN_OUTCOMES]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(outcome=self.value()) if self.value() else queryset
+
+
 class EnrollmentStepInline(admin.TabularInline):
     model = EnrollmentStep
     fields = ("step", "kind", "block", "result", "detail", "executed_at")
@@ -623,6 +659,9 @@ class EnrollmentStepInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("block")
 
 
 @admin.register(Enrollment)
@@ -638,7 +677,8 @@ class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "wake_at",
         "finished_at",
     )
-    list_filter = ("scenario", "state", "branch", "outcome")
+    # Fixed choices: a filter over the values in the table would read it all on every page.
+    list_filter = ("scenario", "state", EnrollmentBranchFilter, EnrollmentOutcomeFilter)
     list_select_related = ("contact", "scenario", "block")
     raw_id_fields = ("contact",)
     inlines = [EnrollmentStepInline]
@@ -685,7 +725,10 @@ class GenericChannelEntryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    @admin.action(description=_("Export the selected entries as CSV"), permissions=["view"])
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.export_genericchannelentry")
+
+    @admin.action(description=_("Export the selected entries as CSV"), permissions=["export"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
         """The audience for the team running the channel; the entries are marked exported."""
         now = timezone.now()
@@ -707,13 +750,10 @@ class GenericChannelEntryAdmin(admin.ModelAdmin):
             "scenario__name",
             "added_at",
         )
-        ids = []
-        for pk, *row in rows.iterator(chunk_size=2000):
-            ids.append(pk)
+        for _pk, *row in rows.iterator(chunk_size=2000):
             writer.writerow(
                 [*(escape_formula(value or "") for value in row[:-1]), row[-1].isoformat()]
             )
-        GenericChannelEntry.objects.filter(pk__in=ids, exported_at__isnull=True).update(
-            exported_at=now
-        )
+        # The same selection, in one UPDATE (no list of ids, however many were selected).
+        queryset.filter(exported_at__isnull=True, added_at__lte=now).update(exported_at=now)
         return response

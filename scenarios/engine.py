@@ -26,8 +26,9 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import Activity, ActivityKind, EmailStatus, SmsStatus
-from scenarios.blocks import REGISTRY, handlers_load
+from scenarios.blocks import REGISTRY, BlockHandler, handlers_load
 from scenarios.models import Block, Enrollment, EnrollmentStep, Scenario
+from scenarios.outcomes import BLOCK_REMOVED, EXIT_STEP, REACTIVATED, UNSUBSCRIBED
 from segments.models import SegmentMembership
 
 logger = logging.getLogger(__name__)
@@ -37,11 +38,10 @@ logger = logging.getLogger(__name__)
 MAX_STEPS_PER_BATCH = 50
 # An enrollment stopped by that bound goes on at the next tick.
 STEP_BOUND_DELAY = timedelta(minutes=1)
+# A block that raised is tried again for its enrollments after this long (they stay where they
+# are, nothing of the failed run kept).
+BLOCK_ERROR_DELAY = timedelta(minutes=10)
 
-EXIT = "exit"
-OUTCOME_UNSUBSCRIBED = "unsubscribed"
-OUTCOME_REACTIVATED = "reactivated"
-OUTCOME_BLOCK_REMOVED = "block removed"
 # E-mail statuses no scenario mail reaches.
 UNREACHABLE_EMAIL = [
     EmailStatus.UNSUBSCRIBED,
@@ -70,18 +70,22 @@ class TickResult:
     waiting: int = 0
     completed: int = 0
     exited: int = 0
+    # Enrollments whose block raised: retried after BLOCK_ERROR_DELAY.
+    failed: int = 0
 
     def add(self, other: "TickResult") -> None:
         self.advanced += other.advanced
         self.waiting += other.waiting
         self.completed += other.completed
         self.exited += other.exited
+        self.failed += other.failed
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"advanced {self.advanced}, waiting {self.waiting}, completed {self.completed}, "
             f"exited {self.exited}"
         )
+        return text + (f", failed {self.failed}" if self.failed else "")
 
 
 def scenarios_tick(*, now: datetime | None = None, batch_size: int = 1000) -> TickResult:
@@ -141,7 +145,7 @@ def enrollments_exit(*, now: datetime, batch_size: int = 1000) -> int:
     )
     exited = _exits_apply(
         _open_in_active().filter(Exists(opted_out) | unreachable),
-        outcome=OUTCOME_UNSUBSCRIBED,
+        outcome=UNSUBSCRIBED,
         now=now,
         batch_size=batch_size,
     )
@@ -162,13 +166,13 @@ def enrollments_exit(*, now: datetime, batch_size: int = 1000) -> int:
         )
         exited += _exits_apply(
             _open_in_active().filter(engaged, ~Exists(in_segment), scenario_id=scenario_id),
-            outcome=OUTCOME_REACTIVATED,
+            outcome=REACTIVATED,
             now=now,
             batch_size=batch_size,
         )
     exited += _exits_apply(
         _open_in_active().filter(block__isnull=True),
-        outcome=OUTCOME_BLOCK_REMOVED,
+        outcome=BLOCK_REMOVED,
         now=now,
         batch_size=batch_size,
     )
@@ -190,7 +194,7 @@ def _exits_apply(queryset: QuerySet, *, outcome: str, now: datetime, batch_size:
                         enrollment_id=enrollment.pk,
                         step=enrollment.steps,
                         block_id=enrollment.block_id,
-                        kind=EXIT,
+                        kind=EXIT_STEP,
                         result=outcome,
                         executed_at=now,
                     )
@@ -226,8 +230,6 @@ def click_wakes(*, now: datetime) -> int:
 
 
 def _overrides_wake(handler) -> bool:
-    from scenarios.blocks import BlockHandler
-
     return type(handler).wake_condition is not BlockHandler.wake_condition
 
 
@@ -263,15 +265,32 @@ def _batch_run(batch: list[Enrollment], *, now: datetime) -> TickResult:
                         enrollment,
                         steps,
                         block=None,
-                        kind=EXIT,
-                        result=OUTCOME_BLOCK_REMOVED,
+                        kind=EXIT_STEP,
+                        result=BLOCK_REMOVED,
                         state=Enrollment.State.EXITED,
                         now=now,
                     )
                     result.exited += 1
                 continue
             handler = REGISTRY[block.kind]
-            moves = handler.run(block=block, enrollments=enrollments, now=now)
+            try:
+                # A savepoint: a block that fails undoes only its own writes, and only its
+                # enrollments wait; the rest of the batch (and of the base) goes on.
+                with transaction.atomic():
+                    moves = handler.run(block=block, enrollments=enrollments, now=now)
+            except Exception:
+                logger.exception(
+                    "Block %s (%s) of scenario %s failed for %d enrollments; retried in %s",
+                    block.key,
+                    block.kind,
+                    block.scenario_id,
+                    len(enrollments),
+                    BLOCK_ERROR_DELAY,
+                )
+                for enrollment in enrollments:
+                    enrollment.wake_at = now + BLOCK_ERROR_DELAY
+                result.failed += len(enrollments)
+                continue
             for enrollment in enrollments:
                 move = moves[enrollment.pk]
                 if move.holds:

@@ -91,31 +91,37 @@ def segment_entrants_enroll(*, segment: Segment, entered_at: datetime) -> int:
     )
 
 
-def scenarios_enroll_existing(scenario: Scenario, now: datetime | None = None) -> int:
-    """On activation: enrol the contacts already in the trigger segment (once, like any entry:
-    the re-entry policy and the open-enrollment constraint apply)."""
-    now = now or timezone.now()
+def segment_members_enroll(
+    *, scenario: Scenario, now: datetime, entered_since: datetime | None = None
+) -> int:
+    """Enrol the contacts in the scenario's trigger segment (those who entered it since
+    `entered_since`, when given), once, like any entry: the re-entry policy and the
+    open-enrollment constraint apply."""
     entry = scenario_entry_block(scenario)
     segment_id = (entry.config or {}).get("segment") if entry else None
     if not segment_id:
         return 0
-    members = SegmentMembership.objects.filter(
-        segment_id=segment_id, exited_at__isnull=True
-    ).values("contact_id")
-    return enrollments_create(scenario=scenario, contacts=members, now=now)
+    members = SegmentMembership.objects.filter(segment_id=segment_id, exited_at__isnull=True)
+    if entered_since is not None:
+        members = members.filter(entered_at__gte=entered_since)
+    return enrollments_create(scenario=scenario, contacts=members.values("contact_id"), now=now)
 
 
-def scenario_existing_members_enroll(scenario_id: int, now: datetime | None = None) -> int | None:
-    """The worker's part of activation: enrol the trigger segment's members into a scenario
-    still active, and record when and how many. Run again (a retried task), it enrols nobody
-    twice: the open-enrollment constraint and the re-entry policy apply as on any entry."""
+def scenario_members_enroll(
+    *, scenario_id: int, entered_since: datetime | None = None, now: datetime | None = None
+) -> int | None:
+    """The worker's part of activation (and of resuming): enrol the trigger segment's members
+    into the scenario if it is still active. On activation (`entered_since` None) the scenario
+    records when and how many, for its page; on resuming, only those who entered the segment
+    while it was paused are looked at. Run again (a retried task), it enrols nobody twice."""
     now = now or timezone.now()
     scenario = Scenario.objects.filter(pk=scenario_id, status=Scenario.Status.ACTIVE).first()
     if scenario is None:
         return None
-    enrolled = scenarios_enroll_existing(scenario, now=now)
-    Scenario.objects.filter(pk=scenario_id).update(
-        existing_enrolled_at=timezone.now(),
-        existing_enrolled=Coalesce("existing_enrolled", 0) + enrolled,
-    )
+    enrolled = segment_members_enroll(scenario=scenario, now=now, entered_since=entered_since)
+    if entered_since is None:
+        Scenario.objects.filter(pk=scenario_id).update(
+            existing_enrolled_at=timezone.now(),
+            existing_enrolled=Coalesce("existing_enrolled", 0) + enrolled,
+        )
     return enrolled

@@ -9,6 +9,7 @@ create.
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -88,8 +89,15 @@ class Scenario(models.Model):
         ),
     )
     # The share of inactive contacts this scenario aims to win back (the 20 % goal).
-    goal_percent = models.PositiveSmallIntegerField(_("reactivation goal (%)"), default=20)
+    goal_percent = models.PositiveSmallIntegerField(
+        _("reactivation goal (%)"),
+        default=20,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    # When it was last paused: on resume, contacts who entered the trigger segment meanwhile
+    # are enrolled (the segment did not announce them to a paused scenario).
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
     # Enrolling the contacts already in the trigger segment runs in a worker after activation:
     # when it finished and how many it enrolled (empty while it runs, or when not asked for).
     existing_enrolled_at = models.DateTimeField(
@@ -217,8 +225,18 @@ class Enrollment(models.Model):
                 name="enrollment_due_idx",
                 condition=Q(state__in=["active", "waiting"]),
             ),
-            # A scenario's enrollments by block and state (live counts, results, re-entry).
+            # A scenario's enrollments (live counts, results), and a contact's enrollments in a
+            # scenario (enrolment and its re-entry policy).
             models.Index(fields=["scenario", "contact"], name="enrollment_scenario_contact"),
+            # The open enrollments standing at a block: clicks waking a wait, a block removed,
+            # the "waiting here" counts.
+            models.Index(
+                fields=["block", "state"],
+                name="enrollment_open_block_idx",
+                condition=Q(state__in=["active", "waiting"]),
+            ),
+            # A contact's enrollments in every scenario: campaigns' dilution, GDPR, deletion.
+            models.Index(fields=["contact"], name="enrollment_contact_idx"),
         ]
 
     def __str__(self) -> str:
@@ -292,6 +310,8 @@ class GenericChannelEntry(models.Model):
         ordering = ["-added_at"]
         verbose_name = _("generic channel entry")
         verbose_name_plural = _("generic channel entries")
+        # The export hands contacts' addresses and phones to another team.
+        permissions = [("export_genericchannelentry", _("Can export generic channel entries"))]
         indexes = [models.Index(fields=["channel", "added_at"], name="genericchannel_added")]
         constraints = [
             # Added once per enrollment and channel, however often the block runs.

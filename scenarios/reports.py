@@ -8,13 +8,9 @@ from dataclasses import dataclass, field
 from django.db.models import Count, F, Q
 
 from scenarios.models import Enrollment, EnrollmentStep, Scenario
+from scenarios.outcomes import CONTROL, EXIT_STEP, LET_GO_OUTCOMES, UNSUBSCRIBED
 
-# The result the engine logs for a block that holds an enrollment (not a pass).
-RESULT_WAITING = "waiting"
 ALL = "all"
-CONTROL = "control"
-OUTCOME_UNSUBSCRIBED = "unsubscribed"
-LET_GO_OUTCOMES = ("let go", "cleaned")
 Z_95 = 1.959963984540054
 
 
@@ -22,13 +18,13 @@ Z_95 = 1.959963984540054
 class BlockCounts:
     waiting: int = 0
     passed: int = 0
-    # Branch taken -> count (only the branches the block has; other results fold into passed).
+    # Result -> count: the branch taken, or the outcome of an end block.
     branches: dict[str, int] = field(default_factory=dict)
 
 
 def scenario_block_counts(scenario: Scenario) -> dict[int, BlockCounts]:
-    """Per block id: enrollments standing at it now, enrollments that passed it, and per
-    branch taken."""
+    """Per block id: enrollments standing at it now, enrollments that passed it (ran it and
+    moved on; an exit while standing there is no pass), and per branch taken."""
     block_ids = list(scenario.blocks.values_list("pk", flat=True))
     counts = {pk: BlockCounts() for pk in block_ids}
     waiting = (
@@ -42,7 +38,7 @@ def scenario_block_counts(scenario: Scenario) -> dict[int, BlockCounts]:
             counts[row["block_id"]].waiting = row["n"]
     passed = (
         EnrollmentStep.objects.filter(block_id__in=block_ids)
-        .exclude(result=RESULT_WAITING)
+        .exclude(kind=EXIT_STEP)
         .values("block_id", "result")
         .annotate(n=Count("pk"))
         .order_by()
@@ -118,7 +114,7 @@ def scenario_results(scenario: Scenario) -> ScenarioResults:
         "entered": Count("pk"),
         "in_progress": Count("pk", filter=Q(state__in=Enrollment.OPEN_STATES)),
         "reactivated": Count("pk", filter=after_entry),
-        "unsubscribed": Count("pk", filter=Q(outcome=OUTCOME_UNSUBSCRIBED)),
+        "unsubscribed": Count("pk", filter=Q(outcome=UNSUBSCRIBED)),
         "let_go": Count("pk", filter=Q(outcome__in=LET_GO_OUTCOMES)),
     }
     enrollments = Enrollment.objects.filter(scenario=scenario)

@@ -21,12 +21,11 @@ from campaigns.services import campaign_ready_problems
 from contacts.models import ContactList, Tag
 from scenarios.blocks import REGISTRY, handlers_load
 from scenarios.models import Block, Enrollment, EnrollmentStep, Scenario, ScenarioTemplate
+from scenarios.outcomes import BLOCK_REMOVED, LET_GO
 from segments.models import Segment
 
 ENTRY = "entry"
 END = "end"
-# The outcome of an enrollment that stood at a block staff removed.
-OUTCOME_BLOCK_REMOVED = "block removed"
 # Structural edits (blocks added or removed, branches changed) are allowed in these statuses.
 EDITABLE_STATUSES = (Scenario.Status.DRAFT, Scenario.Status.PAUSED)
 
@@ -125,19 +124,27 @@ def scenario_create_from_template(
     return scenario
 
 
-BLANK_GRAPH = {
-    "blocks": [
-        {
-            "key": "entry",
-            "kind": ENTRY,
-            "name": "Entrée dans le segment",
-            "config": {"segment_slug": "inactive", "reentry": "never", "reentry_days": 0},
-            "next": {"next": "end"},
-        },
-        {"key": "end", "kind": END, "name": "Fin", "config": {"outcome": "let go"}, "next": {}},
-    ],
-    "campaigns": {},
-}
+def _blank_graph() -> dict:
+    """An entry block leading to an end block, named in the language of whoever creates it."""
+    return {
+        "blocks": [
+            {
+                "key": "entry",
+                "kind": ENTRY,
+                "name": gettext("Entry into the segment"),
+                "config": {"segment_slug": "inactive", "reentry": "never", "reentry_days": 0},
+                "next": {"next": "end"},
+            },
+            {
+                "key": "end",
+                "kind": END,
+                "name": gettext("End"),
+                "config": {"outcome": LET_GO},
+                "next": {},
+            },
+        ],
+        "campaigns": {},
+    }
 
 
 @transaction.atomic
@@ -149,7 +156,7 @@ def scenario_create_blank(
 ) -> Scenario:
     """A draft scenario with an entry block (the `inactive` segment) leading to an end block."""
     scenario = Scenario.objects.create(name=name, contact_list=contact_list, created_by=created_by)
-    _graph_install(scenario=scenario, graph=BLANK_GRAPH, created_by=created_by)
+    _graph_install(scenario=scenario, graph=_blank_graph(), created_by=created_by)
     return scenario
 
 
@@ -239,6 +246,12 @@ def scenario_check(scenario: Scenario) -> list[str]:
                     gettext("Block %(block)s refers to the block “%(key)s”, which does not exist.")
                     % {"block": _block_name(block), "key": key}
                 )
+            elif not getattr(handlers.get(by_key[key].kind), "sends", ""):
+                # Its clicks are looked for in the message that block sent.
+                problems.append(
+                    gettext("Block %(block)s waits for a click after “%(key)s”, not a send block.")
+                    % {"block": _block_name(block), "key": key}
+                )
         problems.extend(_send_problems(block, handler.sends))
 
     problems.extend(_reference_problems(segment_ids, tag_names))
@@ -264,13 +277,10 @@ def _send_problems(block: Block, channel: str) -> list[str]:
             gettext("Block %(block)s sends “%(campaign)s”, which is not a scenario campaign.")
             % {"block": name, "campaign": campaign.name}
         ]
-    # A scenario campaign goes to the enrolled contacts: it has no target lists.
-    no_targets = gettext("Choose at least one target list or segment.")
     return [
         gettext("Block %(block)s: the campaign “%(campaign)s” is not ready: %(problem)s")
         % {"block": name, "campaign": campaign.name, "problem": problem}
         for problem in campaign_ready_problems(campaign)
-        if problem != no_targets
     ]
 
 
@@ -338,11 +348,15 @@ def _path_problems(
                 % {"block": _block_name(block)}
             )
 
-    # A cycle must go through a block that waits, else one tick would loop forever.
-    waiting = {block.key for block in blocks if getattr(handlers.get(block.kind), "waits", False)}
+    # A cycle must go through a block that always waits, else one tick would loop forever: a
+    # "wait until" lets contacts straight through while its window is open, a wait for a click
+    # once the click is there.
+    waiting = {
+        block.key for block in blocks if getattr(handlers.get(block.kind), "breaks_cycle", False)
+    }
     for cycle in _cycles_without(edges, waiting):
         problems.append(
-            gettext("Blocks %(blocks)s form a loop without a wait block.")
+            gettext("Blocks %(blocks)s form a loop without a wait (for a duration) block.")
             % {"blocks": " → ".join(_block_name(by_key[key]) for key in cycle)}
         )
     return problems
@@ -382,11 +396,26 @@ def _scenario_campaign_ids(scenario: Scenario) -> list[int]:
 
 
 @transaction.atomic
+def _members_enroll_queue(scenario: Scenario, *, now: datetime, since: datetime | None) -> None:
+    """Once this transaction commits, a worker enrols the trigger segment's members (those who
+    entered since `since`, when given): see `scenarios.enrollment.scenario_members_enroll`."""
+    transaction.on_commit(
+        partial(
+            async_task,
+            "scenarios.tasks.scenario_segment_members_enroll",
+            scenario.pk,
+            since.isoformat() if since else None,
+            task_name=f"scenario-enroll-{scenario.pk}-{now.timestamp():.0f}",
+        )
+    )
+
+
+@transaction.atomic
 def scenario_activate(*, scenario: Scenario, now: datetime | None = None) -> Scenario:
     """Start a draft scenario. Steps:
 
-    1. run the activation check: any failure raises `ValidationError` with all of them, and
-       nothing changes;
+    1. lock the scenario (a block edited meanwhile waits) and run the activation check: any
+       failure raises `ValidationError` with all of them, and nothing changes;
     2. draft → active (a conditional update: a second click changes nothing);
     3. its campaigns start sending (they go to the enrolled contacts, block by block);
     4. unless staff chose only new entries, a worker enrols the contacts already in the
@@ -394,7 +423,7 @@ def scenario_activate(*, scenario: Scenario, now: datetime | None = None) -> Sce
        scenario page shows when it is done and how many).
     """
     now = now or timezone.now()
-    problems = scenario_check(scenario)
+    problems = scenario_check(Scenario.objects.select_for_update().get(pk=scenario.pk))
     if problems:
         raise ValidationError(problems)
     moved = Scenario.objects.filter(pk=scenario.pk, status=Scenario.Status.DRAFT).update(
@@ -411,14 +440,7 @@ def scenario_activate(*, scenario: Scenario, now: datetime | None = None) -> Sce
         status__in=[Campaign.Status.DRAFT, Campaign.Status.PAUSED, Campaign.Status.SCHEDULED],
     ).update(status=Campaign.Status.SENDING, started_at=now, scheduled_at=now)
     if not scenario.only_new_entries:
-        transaction.on_commit(
-            partial(
-                async_task,
-                "scenarios.tasks.scenario_enroll_existing",
-                scenario.pk,
-                task_name=f"scenario-enroll-{scenario.pk}-{now.timestamp():.0f}",
-            )
-        )
+        _members_enroll_queue(scenario, now=now, since=None)
     scenario.refresh_from_db()
     return scenario
 
@@ -426,8 +448,9 @@ def scenario_activate(*, scenario: Scenario, now: datetime | None = None) -> Sce
 @transaction.atomic
 def scenario_pause(*, scenario: Scenario) -> Scenario:
     """Active → paused: the engine leaves its enrollments where they are, its campaigns pause."""
+    now = timezone.now()
     moved = Scenario.objects.filter(pk=scenario.pk, status=Scenario.Status.ACTIVE).update(
-        status=Scenario.Status.PAUSED, updated_at=timezone.now()
+        status=Scenario.Status.PAUSED, paused_at=now, updated_at=now
     )
     if not moved:
         scenario.refresh_from_db(fields=["status"])
@@ -445,9 +468,11 @@ def scenario_pause(*, scenario: Scenario) -> Scenario:
 @transaction.atomic
 def scenario_resume(*, scenario: Scenario, now: datetime | None = None) -> Scenario:
     """Paused → active, after the same check as activation (staff may have edited the graph
-    meanwhile). Enrollments continue where they stood; nobody is enrolled again."""
+    meanwhile). Enrollments continue where they stood; the contacts who entered the trigger
+    segment while it was paused are enrolled by a worker (nobody is enrolled twice)."""
     now = now or timezone.now()
-    problems = scenario_check(scenario)
+    locked = Scenario.objects.select_for_update().get(pk=scenario.pk)
+    problems = scenario_check(locked)
     if problems:
         raise ValidationError(problems)
     moved = Scenario.objects.filter(pk=scenario.pk, status=Scenario.Status.PAUSED).update(
@@ -467,6 +492,8 @@ def scenario_resume(*, scenario: Scenario, now: datetime | None = None) -> Scena
     Campaign.objects.filter(pk__in=campaign_ids, status=Campaign.Status.PAUSED).update(
         status=Campaign.Status.SENDING
     )
+    if locked.paused_at is not None:
+        _members_enroll_queue(scenario, now=now, since=locked.paused_at)
     scenario.refresh_from_db()
     return scenario
 
@@ -487,7 +514,9 @@ def block_remove(*, block: Block, now: datetime | None = None) -> int:
             % {"name": scenario.name}
         )
     standing = Enrollment.objects.filter(block=block, state__in=Enrollment.OPEN_STATES)
-    rows = list(standing.values_list("pk", "steps"))
+    # Locked: a tick that claimed them before the pause finishes first, then its step numbers
+    # are the ones read here.
+    rows = list(standing.select_for_update().order_by("pk").values_list("pk", "steps"))
     EnrollmentStep.objects.bulk_create(
         [
             EnrollmentStep(
@@ -495,7 +524,7 @@ def block_remove(*, block: Block, now: datetime | None = None) -> int:
                 step=steps + 1,
                 block=block,
                 kind=block.kind,
-                result=OUTCOME_BLOCK_REMOVED,
+                result=BLOCK_REMOVED,
                 executed_at=now,
             )
             for pk, steps in rows
@@ -503,7 +532,7 @@ def block_remove(*, block: Block, now: datetime | None = None) -> int:
     )
     Enrollment.objects.filter(pk__in=[pk for pk, _ in rows]).update(
         state=Enrollment.State.EXITED,
-        outcome=OUTCOME_BLOCK_REMOVED,
+        outcome=BLOCK_REMOVED,
         finished_at=now,
         wake_at=None,
         steps=F("steps") + 1,

@@ -36,8 +36,10 @@ class BlockHandler:
     label = ""
     # The branches it leads to, in display order.
     branches: tuple[str, ...] = (NEXT,)
-    # Whether it can hold an enrollment over time (a cycle must go through one).
+    # Whether it can hold an enrollment over time.
     waits = False
+    # Whether it holds every enrollment for some time, always (a cycle must go through one).
+    breaks_cycle = False
     # Whether it ends the scenario.
     ends = False
     # Whether it sends a campaign (then the block's `campaign` must be set and ready).

@@ -6,9 +6,6 @@ from scenarios.blocks import BlockHandler, Move, block_kind
 from scenarios.blocks._fields import ConfigErrors, text
 from scenarios.blocks._forms import BlockSettingsForm
 
-REACTIVATED = "reactivated"
-LET_GO = "let go"
-
 
 class EndSettingsForm(BlockSettingsForm):
     outcome = forms.CharField(

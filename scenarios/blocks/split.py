@@ -9,14 +9,16 @@ from django.utils.translation import gettext_lazy
 from scenarios.blocks import BlockHandler, Move, block_kind
 from scenarios.blocks._fields import ConfigErrors, integer
 from scenarios.blocks._forms import BlockSettingsForm, number
+from scenarios.outcomes import CONTROL
 
-CONTROL = "control"
 _BRANCH_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,15}$")
 
 
-def enrollment_bucket(enrollment_id: int) -> int:
-    """A stable number in [0, 10000) for an enrollment: the same on every tick and worker."""
-    digest = hashlib.md5(str(enrollment_id).encode(), usedforsecurity=False).digest()
+def enrollment_bucket(*, enrollment_id: int, block_id: int) -> int:
+    """A stable number in [0, 10000) for an enrollment at a split: the same on every tick and
+    worker, and independent from one split to the next (a second split inside branch "a" must
+    not send everyone down its own first branch)."""
+    digest = hashlib.md5(f"{block_id}:{enrollment_id}".encode(), usedforsecurity=False).digest()
     return int.from_bytes(digest[:8], "big") % 10000
 
 
@@ -80,8 +82,8 @@ class SplitSettingsForm(BlockSettingsForm):
 @block_kind
 class SplitBlock(BlockHandler):
     """A/B split: each enrollment goes down one branch, by weight, the same one however often the
-    block runs (the draw is a hash of the enrollment id); an optional control group gets
-    nothing."""
+    block runs (the draw is a hash of the enrollment and block ids); an optional control group
+    gets nothing."""
 
     kind = "split"
     label = gettext_lazy("A/B split")
@@ -150,7 +152,9 @@ class SplitBlock(BlockHandler):
         moves = {}
         for enrollment in enrollments:
             branch = split_branch(
-                weights=weights, control_percent=control, bucket=enrollment_bucket(enrollment.pk)
+                weights=weights,
+                control_percent=control,
+                bucket=enrollment_bucket(enrollment_id=enrollment.pk, block_id=block.pk),
             )
             moves[enrollment.pk] = Move(branch)
         return moves

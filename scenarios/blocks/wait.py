@@ -32,6 +32,7 @@ class WaitBlock(BlockHandler):
     kind = "wait"
     label = gettext_lazy("Wait")
     waits = True
+    breaks_cycle = True
     settings_form = WaitSettingsForm
 
     def config_clean(self, config: dict) -> dict:

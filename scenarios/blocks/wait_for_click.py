@@ -56,8 +56,9 @@ class WaitForClickSettingsForm(BlockSettingsForm):
 
 @block_kind
 class WaitForClickBlock(BlockHandler):
-    """Holds each enrollment until the contact clicks, in the message an earlier send block sent
-    it or on a given link (a human click after the wait began), or until the timeout."""
+    """Holds each enrollment until the contact clicks, or until the timeout: a click in the
+    message an earlier send block sent it (any click on that message, which is at most as old as
+    the send), or a human click on a given link after the wait began."""
 
     kind = "wait_for_click"
     label = gettext_lazy("Wait for a click")

@@ -18,7 +18,8 @@ _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 WEEKDAYS = [0, 1, 2, 3, 4]
 
 
-@functools.cache
+# Bounded: the names come from contacts' data.
+@functools.lru_cache(maxsize=1024)
 def zone_named(name: str) -> ZoneInfo | None:
     if not name:
         return None

@@ -245,3 +245,77 @@ def test_activation_page_follows_the_enrolment_of_segment_members(
 
     assert "A worker is enrolling them" in running
     assert "1 contact already in the segment was enrolled" in done
+
+
+def test_the_export_needs_its_own_permission_and_marks_only_the_selection(
+    client, django_user_model
+):
+    scenario = scenario_with([entry(), wait(), end()])
+    chosen, other = (
+        GenericChannelEntry.objects.create(
+            channel="Courrier",
+            contact=contact,
+            scenario=scenario,
+            enrollment=scenario.enrollments.create(contact=contact, state="completed"),
+        )
+        for contact in ContactFactory.create_batch(2)
+    )
+    user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_genericchannelentry"))
+    client.force_login(user)
+    url = reverse("admin:scenarios_genericchannelentry_changelist")
+    data = {"action": "export_csv", "_selected_action": [chosen.pk]}
+
+    refused = client.post(url, data)
+    user.user_permissions.add(Permission.objects.get(codename="export_genericchannelentry"))
+    user = django_user_model.objects.get(pk=user.pk)  # permissions are cached per instance
+    client.force_login(user)
+    exported = client.post(url, data)
+
+    assert not refused["Content-Type"].startswith("text/csv")
+    assert exported["Content-Type"].startswith("text/csv")
+    chosen.refresh_from_db()
+    other.refresh_from_db()
+    assert chosen.exported_at is not None and other.exported_at is None
+
+
+def test_only_a_draft_scenario_can_be_deleted(staff_client):
+    draft = scenario_with([entry(), wait(), end()])
+    ran = scenario_with([entry(), wait(), end()], status=Scenario.Status.PAUSED)
+
+    kept = staff_client.post(
+        reverse("admin:scenarios_scenario_delete", args=[ran.pk]), {"post": "yes"}
+    )
+    gone = staff_client.post(
+        reverse("admin:scenarios_scenario_delete", args=[draft.pk]), {"post": "yes"}
+    )
+    listing = staff_client.get(reverse("admin:scenarios_scenario_changelist"))
+
+    assert kept.status_code == 403
+    assert gone.status_code == 302
+    assert list(Scenario.objects.values_list("pk", flat=True)) == [ran.pk]
+    assert "delete_selected" not in listing.content.decode()
+
+
+def test_enrollments_filter_by_branch_and_outcome(staff_client):
+    scenario = scenario_with([entry(), wait(), end()])
+    reactivated = scenario.enrollments.create(
+        contact=ContactFactory(email="won@example.com"),
+        state="completed",
+        branch="a",
+        outcome="reactivated",
+    )
+    scenario.enrollments.create(
+        contact=ContactFactory(email="lost@example.com"),
+        state="completed",
+        branch="b",
+        outcome="let go",
+    )
+    url = reverse("admin:scenarios_enrollment_changelist")
+
+    by_outcome = staff_client.get(url + "?outcome=reactivated").content.decode()
+    by_branch = staff_client.get(url + "?branch=b").content.decode()
+
+    assert "won@example.com" in by_outcome and "lost@example.com" not in by_outcome
+    assert "lost@example.com" in by_branch and "won@example.com" not in by_branch
+    assert reactivated.outcome == "reactivated"

@@ -83,14 +83,41 @@ def test_split_sends_each_enrollment_down_one_branch_by_weight_and_records_it():
     assert all(outcome == {"control": "c"}.get(branch, branch) for branch, outcome in rows)
     assert 30 <= counts["control"] <= 90
     assert 80 <= counts["a"] <= 160 and 80 <= counts["b"] <= 160
-    # The draw depends on the enrollment only: the same one again gives the same branch.
+    # The draw depends on the enrollment and the block only: drawn again, the same branch.
     from scenarios.blocks.split import enrollment_bucket, split_branch
 
     first = enrollments[0]
-    again = split_branch(
-        weights={"a": 50, "b": 50}, control_percent=20, bucket=enrollment_bucket(first.pk)
-    )
+    bucket = enrollment_bucket(enrollment_id=first.pk, block_id=scenario.blocks.get(key="split").pk)
+    again = split_branch(weights={"a": 50, "b": 50}, control_percent=20, bucket=bucket)
     assert fresh(first).branch == again
+
+
+def test_two_splits_in_a_row_draw_independently():
+    scenario = scenario_build(
+        [
+            {
+                "key": "first",
+                "kind": "split",
+                "config": {"weights": {"a": 50, "b": 50}},
+                "next": {"a": "second", "b": "end"},
+            },
+            {
+                "key": "second",
+                "kind": "split",
+                "config": {"weights": {"x": 50, "y": 50}},
+                "next": {"x": "end", "y": "end"},
+            },
+            {"key": "end", "kind": "end", "config": {"outcome": "done"}},
+        ]
+    )
+    enroll(scenario, ContactFactory.create_batch(200), at=T0)
+
+    tick(T0)
+
+    second = list(Enrollment.objects.filter(branch__in=["x", "y"]).values_list("branch", flat=True))
+    # About half of branch "a" goes each way at the second split (not all down "x").
+    assert 60 <= len(second) <= 140
+    assert 0.3 <= second.count("x") / len(second) <= 0.7
 
 
 def test_send_email_creates_one_pending_message_per_enrollment_through_the_campaign_profile():

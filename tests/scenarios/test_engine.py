@@ -12,7 +12,7 @@ from campaigns.models import Message
 from contacts.models import ActivityKind, Channel, Contact, EmailStatus, SmsStatus
 from scenarios.blocks import REGISTRY
 from scenarios.engine import scenarios_tick
-from scenarios.models import Enrollment, EnrollmentStep, Scenario
+from scenarios.models import Block, Enrollment, EnrollmentStep, Scenario
 from tests.factories import (
     ActivityFactory,
     ContactFactory,
@@ -73,17 +73,21 @@ def test_the_same_tick_run_twice_runs_each_block_once():
     assert EnrollmentStep.objects.count() == 6
 
 
-def test_a_batch_that_fails_midway_changes_nothing(monkeypatch):
+class WorkerKilled(BaseException):
+    """What a killed worker looks like from inside: not an error a block can catch."""
+
+
+def test_a_worker_killed_midway_changes_nothing(monkeypatch):
     scenario, campaign = send_then_wait()
     enrollments = enroll(scenario, ContactFactory.create_batch(3), at=T0)
     wait = REGISTRY["wait"]
 
-    def broken(**kwargs):
-        raise RuntimeError("worker killed")
+    def killed(**kwargs):
+        raise WorkerKilled
 
-    # The send block runs first, then the wait block fails.
-    monkeypatch.setattr(wait, "run", broken)
-    with pytest.raises(RuntimeError):
+    # The send block runs first, then the worker dies in the wait block.
+    monkeypatch.setattr(wait, "run", killed)
+    with pytest.raises(WorkerKilled):
         tick(T0)
 
     assert not Message.objects.exists()
@@ -97,6 +101,39 @@ def test_a_batch_that_fails_midway_changes_nothing(monkeypatch):
     tick(T0)
     assert Message.objects.count() == 3
     assert EnrollmentStep.objects.count() == 6
+
+
+def test_a_failing_block_holds_only_its_own_enrollments(monkeypatch, caplog):
+    scenario, campaign = send_then_wait()
+    stuck = enroll(scenario, ContactFactory.create_batch(2), at=T0)
+    healthy_scenario, _ = send_then_wait()
+    # The other scenario has a score block where this one waits.
+    Block.objects.filter(scenario=healthy_scenario, key="wait").update(
+        kind="score", config={"delta": 2}
+    )
+    (moving,) = enroll(healthy_scenario, [ContactFactory(score=0)], at=T0)
+
+    def broken(**kwargs):
+        raise ValueError("a bug in the wait block")
+
+    monkeypatch.setattr(REGISTRY["wait"], "run", broken)
+    result = tick(T0)
+
+    # The other scenario's contact went all the way; the failing block's enrollments stand
+    # after the send (its message and log kept) and before the wait, retried in 10 minutes.
+    moving.refresh_from_db()
+    assert (moving.state, moving.outcome) == ("completed", "let go")
+    assert result.failed == 2
+    assert "a bug in the wait block" in caplog.text
+    for enrollment in stuck:
+        enrollment.refresh_from_db()
+        assert (enrollment.block.key, enrollment.state, enrollment.steps) == ("wait", "active", 2)
+        assert enrollment.wake_at == T0 + timedelta(minutes=10)
+    assert Message.objects.filter(campaign=campaign).count() == 2
+
+    monkeypatch.undo()
+    assert tick(T0 + timedelta(minutes=5)).advanced == 0
+    assert tick(T0 + timedelta(minutes=10)).waiting == 2
 
 
 def test_a_step_logged_twice_fails_rather_than_repeats():

@@ -8,7 +8,7 @@ import time_machine
 
 from campaigns.registry import reactivation_enrolled_q
 from contacts.models import Contact
-from scenarios.enrollment import enrollments_create, scenarios_enroll_existing
+from scenarios.enrollment import enrollments_create, segment_members_enroll
 from scenarios.models import Enrollment, Scenario
 from segments.services import segment_evaluate
 from tests.factories import ContactFactory, ContactListFactory, SegmentFactory
@@ -126,8 +126,8 @@ def test_activation_enrols_the_contacts_already_in_the_segment_once(segment):
     evaluate(segment, T0)
     scenario = scenario_on(segment)
 
-    first = scenarios_enroll_existing(scenario, T0 + timedelta(minutes=5))
-    again = scenarios_enroll_existing(scenario=scenario, now=T0 + timedelta(minutes=6))
+    first = segment_members_enroll(scenario=scenario, now=T0 + timedelta(minutes=5))
+    again = segment_members_enroll(scenario=scenario, now=T0 + timedelta(minutes=6))
 
     assert (first, again) == (1, 0)
     assert enrolled(scenario) == {"early@example.com"}

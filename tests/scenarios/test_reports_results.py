@@ -93,9 +93,11 @@ def test_block_counts_waiting_passed_and_per_branch():
         EnrollmentStep.objects.create(
             enrollment=enrollment, step=1, block=split, kind="split", result=branch
         )
-    holding = _enrol(scenario, "b", state="waiting", block=click)
+    _enrol(scenario, "b", state="waiting", block=click)
+    # One that left while waiting there (it unsubscribed): an exit, not a pass.
+    left = _enrol(scenario, "b", state="exited", block=click)
     EnrollmentStep.objects.create(
-        enrollment=holding, step=1, block=click, kind="wait_for_click", result="waiting"
+        enrollment=left, step=1, block=click, kind="exit", result="unsubscribed"
     )
 
     counts = scenario_block_counts(scenario)

@@ -1,5 +1,7 @@
 """The activation check, activation, pause and resume, and removing a block."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -87,6 +89,42 @@ def test_a_cycle_through_a_wait_is_allowed():
     )
 
     assert scenario_check(scenario) == []
+
+
+def test_a_cycle_through_a_wait_until_is_refused():
+    # Inside its window a "wait until" lets contacts straight through: it cannot break a loop.
+    scenario = scenario_with(
+        [
+            entry("hours"),
+            {"key": "hours", "kind": "wait_until", "config": {}, "next": {"next": "cond"}},
+            {
+                "key": "cond",
+                "kind": "condition",
+                "config": {"rule": GOOD_RULE},
+                "next": {"yes": "end", "no": "hours"},
+            },
+            end(),
+        ]
+    )
+
+    assert _problems_mention(scenario_check(scenario), "loop without a wait", "hours", "cond")
+
+
+def test_a_wait_for_click_must_refer_to_a_send_block():
+    scenario = scenario_with(
+        [
+            entry("click"),
+            {
+                "key": "click",
+                "kind": "wait_for_click",
+                "config": {"block": "entry", "timeout_days": 3},
+                "next": {"clicked": "end", "timeout": "end"},
+            },
+            end(),
+        ]
+    )
+
+    assert _problems_mention(scenario_check(scenario), "click", "not a send block")
 
 
 def test_check_fails_without_an_entry_or_with_two():
@@ -265,3 +303,21 @@ def test_the_enrolment_task_leaves_a_scenario_paused_meanwhile_alone(
     scenario.refresh_from_db()
     assert not scenario.enrollments.exists()
     assert scenario.existing_enrolled_at is None
+
+
+def test_resuming_enrols_who_entered_the_segment_while_paused(django_capture_on_commit_callbacks):
+    reactivation_profile()
+    scenario = scenario_from("we-miss-you")
+    Scenario.objects.filter(pk=scenario.pk).update(only_new_entries=True)
+    scenario.refresh_from_db()
+    inactive = Segment.objects.get(slug="inactive")
+    SegmentMembershipFactory(segment=inactive, entered_at=timezone.now() - timedelta(days=3))
+    scenario_activate(scenario=scenario)
+    scenario_pause(scenario=scenario)
+    during = SegmentMembershipFactory(segment=inactive, entered_at=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        scenario_resume(scenario=scenario)
+
+    # The one already there at activation stays out ("only new entries").
+    assert list(scenario.enrollments.values_list("contact_id", flat=True)) == [during.contact_id]
