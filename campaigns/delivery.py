@@ -45,7 +45,7 @@ from campaigns import tracking
 from campaigns.audience import campaign_audience
 from campaigns.mime import mime_bytes
 from campaigns.models import Campaign, Message, SenderProfile
-from campaigns.rendering import RenderedMessage, campaign_render
+from campaigns.rendering import RenderedMessage, campaign_render, email_footer_add
 from campaigns.services import CAMPAIGN_LEASE, campaign_messages_create
 from campaigns.sms import SmsMessage, SmsSendError, get_sms_connection
 from contacts.models import ActivityKind, Channel, Contact, EmailStatus, SmsStatus
@@ -335,10 +335,21 @@ class EmailChannel:
         `campaigns.mime`), else the `EmailMessage` for the profile's backend."""
         profile = self._profile(message.sender_profile_id)
         contact = message.contact
+        unsubscribe_url = tracking.unsubscribe_url(message)
+        preferences_url = tracking.preferences_url(message)
         rendered = campaign_render(
             campaign=self.campaign,
             contact=contact,
-            unsubscribe_url=tracking.unsubscribe_url(message),
+            unsubscribe_url=unsubscribe_url,
+            preferences_url=preferences_url,
+        )
+        # Every e-mail links to both pages, placed by its template or in a footer.
+        rendered = email_footer_add(
+            rendered,
+            campaign=self.campaign,
+            preferences_url=preferences_url,
+            unsubscribe_url=unsubscribe_url,
+            language=contact.language,
         )
         email = email_build(
             campaign=self.campaign,

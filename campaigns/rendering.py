@@ -11,13 +11,18 @@ and SMS are plain text and are not. Every rendered part is a plain `str`, never 
 so whatever displays it (the admin preview) escapes it again.
 """
 
+import dataclasses
 import functools
+import html as html_lib
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template import Context, Engine, Library, Template, TemplateSyntaxError
+from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
 from campaigns.models import Campaign
@@ -130,15 +135,23 @@ def _render(source: str, *, html: bool, context: dict[str, Any]) -> str:
 
 
 def campaign_render(
-    *, campaign: Campaign, contact: Contact, unsubscribe_url: str = "#"
+    *,
+    campaign: Campaign,
+    contact: Contact,
+    unsubscribe_url: str = "#",
+    preferences_url: str = "#",
 ) -> RenderedMessage:
     """Render every content field of `campaign` for `contact`.
 
-    `{{ unsubscribe_url }}` is the message's own unsubscribe page when sending, "#" in previews.
-    Raises a `ValidationError` keyed by field name when a template cannot be compiled or
-    rendered (the campaign form reports the same errors on save).
+    `{{ unsubscribe_url }}` and `{{ preferences_url }}` are the message's own unsubscribe and
+    preference pages when sending, "#" in previews. Raises a `ValidationError` keyed by field
+    name when a template cannot be compiled or rendered (the campaign form reports the same
+    errors on save).
     """
-    context = contact_context(contact) | {"unsubscribe_url": unsubscribe_url}
+    context = contact_context(contact) | {
+        "unsubscribe_url": unsubscribe_url,
+        "preferences_url": preferences_url,
+    }
     parts: dict[str, str] = {}
     errors: dict[str, ValidationError] = {}
     for name, html in CONTENT_FIELDS.items():
@@ -155,6 +168,81 @@ def campaign_render(
         text=parts["text_body"],
         sms=parts["sms_text"],
     )
+
+
+def contact_language_code(language: str) -> str | None:
+    """The contact's language when Relance speaks it ("fr", "fr-FR", "EN"... → "fr"), else
+    None."""
+    code = (language or "").strip().lower().replace("_", "-").split("-")[0]
+    return code if code and code in dict(settings.LANGUAGES) else None
+
+
+# The footer, in a discreet grey; the URLs are filled in per message where the markers are.
+_FOOTER_LINK = '<a href="{url}" style="color:#6b7280">{label}</a>'
+_FOOTER_HTML = (
+    '<p style="margin:24px 0 0;font-size:12px;line-height:1.5;color:#6b7280;'
+    'text-align:center">{links}</p>'
+)
+_MARKERS = {"preferences_url": "\x00preferences\x00", "unsubscribe_url": "\x00unsubscribe\x00"}
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=16)
+def _footer_parts(language: str, links: tuple[str, ...]) -> tuple[str, str]:
+    """The HTML and text footers holding `links` ("preferences_url", "unsubscribe_url") in
+    `language`, URLs marked: built once per language, not per message."""
+    with translation.override(language):
+        labels = {
+            "preferences_url": gettext("Manage your preferences"),
+            "unsubscribe_url": gettext("Unsubscribe"),
+        }
+    html = _FOOTER_HTML.format(
+        links=" &middot; ".join(
+            _FOOTER_LINK.format(url=_MARKERS[name], label=html_lib.escape(labels[name]))
+            for name in links
+        )
+    )
+    text = "\n\n-- \n" + "\n".join(f"{labels[name]}: {_MARKERS[name]}" for name in links) + "\n"
+    return html, text
+
+
+def _missing_links(source: str) -> tuple[str, ...]:
+    return tuple(name for name in _MARKERS if name not in source)
+
+
+def _footer_fill(footer: str, urls: dict[str, str]) -> str:
+    for name, marker in _MARKERS.items():
+        footer = footer.replace(marker, urls[name])
+    return footer
+
+
+def email_footer_add(
+    rendered: RenderedMessage,
+    *,
+    campaign: Campaign,
+    preferences_url: str,
+    unsubscribe_url: str,
+    language: str = "",
+) -> RenderedMessage:
+    """`rendered` with a small footer linking to the preference and unsubscribe pages in each
+    body whose template does not place those links itself, so that every e-mail carries
+    them. In the contact's language when Relance speaks it, else the default one. An empty
+    body stays empty (the text part is then made from the HTML)."""
+    language = contact_language_code(language) or settings.LANGUAGE_CODE
+    urls = {"preferences_url": preferences_url, "unsubscribe_url": unsubscribe_url}
+    html, text = rendered.html, rendered.text
+    if html and (links := _missing_links(campaign.html_body)):
+        footer = _footer_parts(language, links)[0]
+        footer = _footer_fill(footer, {name: html_lib.escape(url) for name, url in urls.items()})
+        # Before the last </body>: one in a comment or a quoted example comes before it.
+        ends = list(_BODY_END.finditer(html)) if "</" in html else []
+        at = ends[-1].start() if ends else len(html)
+        html = f"{html[:at]}{footer}{html[at:]}"
+    if text and (links := _missing_links(campaign.text_body)):
+        text += _footer_fill(_footer_parts(language, links)[1], urls)
+    if html is rendered.html and text is rendered.text:
+        return rendered
+    return dataclasses.replace(rendered, html=html, text=text)
 
 
 def sample_contact() -> Contact:

@@ -7,6 +7,11 @@ the same form fits a URL path and the local part of an e-mail address:
     open          TOKEN.SIGNATURE                    /t/o/<signed>.gif
     click         TOKEN.BASE64(URL).SIGNATURE        /t/c/<signed>/
     unsubscribe   TOKEN.SIGNATURE                    /u/<signed>/, unsubscribe+<signed>@domain
+    preferences   CONTACT[.TOKEN].TIME.SIGNATURE     /p/<signed>/
+
+The preference link names the contact (and the message it came with, if any) and carries the
+time it was signed (`TimestampSigner`'s form): it expires after RELANCE_PREFERENCES_TOKEN_DAYS
+(60), while the unsubscribe link, which the law wants working, never does.
 
 A click link thus names one URL for one message: only links we signed while writing that
 message redirect anywhere, and a forged or altered token resolves to nothing. The click payload
@@ -25,10 +30,19 @@ import html as html_lib
 import ipaddress
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.signing import BadSignature, Signer, b64_decode, b64_encode
+from django.core.signing import (
+    BadSignature,
+    SignatureExpired,
+    Signer,
+    TimestampSigner,
+    b62_encode,
+    b64_decode,
+    b64_encode,
+)
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -41,6 +55,8 @@ from contacts.services import ActivityEvent, activities_record, contact_rollups_
 OPEN_SALT = "campaigns.tracking.open"
 CLICK_SALT = "campaigns.tracking.click"
 UNSUBSCRIBE_SALT = "campaigns.unsubscribe"
+PREFERENCES_SALT = "campaigns.preferences"
+PREFERENCES_TOKEN_DAYS_DEFAULT = 60
 _SEP = "."
 _PLACEHOLDER = "SIGNED"
 
@@ -137,14 +153,76 @@ def click_url(message: Message, url: str) -> str:
 
 def unsubscribe_url(message: Message) -> str:
     before, after = _public_url("campaigns:unsubscribe")
-    return before + _signer(UNSUBSCRIBE_SALT).sign(message.token) + after
+    return before + _fast_sign(UNSUBSCRIBE_SALT)(message.token) + after
 
 
 def unsubscribe_mailto(message: Message) -> str:
     """The mailto of List-Unsubscribe. The signed token is URL-safe base64 and dots: a valid
     local part (letters keep their case, as mail servers do for the local part)."""
-    signed = _signer(UNSUBSCRIBE_SALT).sign(message.token)
+    signed = _fast_sign(UNSUBSCRIBE_SALT)(message.token)
     return f"mailto:unsubscribe+{signed}@{settings.RELANCE_UNSUBSCRIBE_MAILTO_DOMAIN}"
+
+
+def preferences_token_days() -> int:
+    return getattr(settings, "RELANCE_PREFERENCES_TOKEN_DAYS", PREFERENCES_TOKEN_DAYS_DEFAULT)
+
+
+def preferences_signed(
+    *, contact_id: int, message_token: str = "", at: datetime | None = None
+) -> str:
+    """The signed, dated token of a preference link: `TimestampSigner(sep=".").sign`, keyed
+    once (`_fast_sign`), since every e-mail sent carries one."""
+    value = f"{contact_id}{_SEP}{message_token}" if message_token else str(contact_id)
+    stamp = b62_encode(int((at or timezone.now()).timestamp()))
+    return _fast_sign(PREFERENCES_SALT)(f"{value}{_SEP}{stamp}")
+
+
+def preferences_url(message: Message) -> str:
+    """The preference page of `message`'s contact, reached from that message."""
+    before, after = _public_url("campaigns:preferences")
+    signed = preferences_signed(contact_id=message.contact_id, message_token=message.token)
+    return before + signed + after
+
+
+def contact_preferences_url(contact_id: int) -> str:
+    """The preference page of a contact, for a link sent outside any campaign (a sign-up
+    confirmation)."""
+    before, after = _public_url("campaigns:preferences")
+    return before + preferences_signed(contact_id=contact_id) + after
+
+
+@dataclass(frozen=True)
+class PreferencesLink:
+    """What a genuine preference link says; `expired` when older than the allowed age."""
+
+    contact_id: int
+    message_token: str
+    expired: bool
+
+
+@functools.lru_cache(maxsize=4)
+def _timestamp_signer_for(salt: str, key: str, fallbacks: tuple[str, ...]) -> TimestampSigner:
+    return TimestampSigner(key=key, salt=salt, sep=_SEP, fallback_keys=list(fallbacks))
+
+
+def preferences_token_resolve(signed: str) -> PreferencesLink | None:
+    """The contact (and message token) of a preference link; None when the signature does not
+    hold (forged, altered, another kind of link). An expired link still says whose it is (the
+    page speaks the contact's language) but is marked so: it must change nothing."""
+    signer = _timestamp_signer_for(
+        PREFERENCES_SALT, settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS)
+    )
+    expired = False
+    try:
+        value = signer.unsign(signed, max_age=timedelta(days=preferences_token_days()))
+    except SignatureExpired:
+        value, expired = signer.unsign(signed), True
+    except BadSignature:
+        return None
+    contact_id, _, message_token = value.partition(_SEP)
+    if not (contact_id.isascii() and contact_id.isdigit()):
+        return None
+    return PreferencesLink(contact_id=int(contact_id), message_token=message_token, expired=expired)
 
 
 def open_token_resolve(signed: str) -> str | None:
@@ -398,7 +476,8 @@ def message_for_unsubscribe(signed: str) -> Message | None:
     return (
         Message.objects.select_related("campaign", "contact")
         .only(*_MESSAGE_FIELDS, "contact__email", "contact__language", "contact__email_status")
-        .filter(token=token)
+        # An erased contact's links lead nowhere: its data is gone, it is unsubscribed.
+        .filter(token=token, contact__erased_at__isnull=True)
         .first()
     )
 

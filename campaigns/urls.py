@@ -1,7 +1,9 @@
-"""Public endpoints reached from messages and providers: tracking, unsubscribe, SMS replies."""
+"""Public endpoints reached from messages and providers: tracking, unsubscribe, preferences,
+SMS replies."""
 
 from django.urls import path  # noqa: F401
 
+from campaigns.views import preferences as preferences_views
 from campaigns.views import sms as sms_views
 from campaigns.views import tracking as tracking_views
 from campaigns.views import unsubscribe as unsubscribe_views
@@ -14,4 +16,5 @@ urlpatterns = [
     path("t/o/<str:signed>.gif", tracking_views.open_pixel, name="open"),
     path("t/c/<str:signed>/", tracking_views.click_redirect, name="click"),
     path("u/<str:signed>/", unsubscribe_views.unsubscribe, name="unsubscribe"),
+    path("p/<str:signed>/", preferences_views.preferences, name="preferences"),
 ]

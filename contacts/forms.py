@@ -6,6 +6,7 @@ from import_export.forms import ConfirmImportForm, ImportForm
 
 from contacts.models import Contact, ContactList, LeadSource
 from contacts.normalize import InvalidValue, normalize_email, normalize_phone
+from contacts.privacy import address_is_erased
 
 
 class ContactAdminForm(forms.ModelForm):
@@ -34,9 +35,18 @@ class ContactAdminForm(forms.ModelForm):
 
     def clean_email(self) -> str:
         try:
-            return normalize_email(self.cleaned_data.get("email", ""))
+            email = normalize_email(self.cleaned_data.get("email", ""))
         except InvalidValue as exc:
             raise forms.ValidationError(str(exc), code="invalid") from None
+        if email != self.instance.email and address_is_erased(email):
+            raise forms.ValidationError(
+                _(
+                    "This address was erased under GDPR and cannot be added again (see "
+                    "Contacts → Erased addresses)."
+                ),
+                code="erased",
+            )
+        return email
 
     def clean_phone(self) -> str:
         try:

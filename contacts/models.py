@@ -69,6 +69,16 @@ class Tag(models.Model):
 class ContactList(models.Model):
     name = models.CharField(_("name"), max_length=150, unique=True)
     description = models.TextField(_("description"), blank=True)
+    # Lists are often internal (an import, a trade fair): only those staff mark public are
+    # shown to contacts, who may then join or leave them from the preference centre.
+    is_public = models.BooleanField(
+        _("shown in the preference centre"),
+        default=False,
+        help_text=_(
+            "Contacts see this list (its name and description) on their preference page and "
+            "may join or leave it."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -121,6 +131,9 @@ class Contact(models.Model):
     sms_status = models.CharField(
         _("SMS status"), max_length=16, choices=SmsStatus.choices, default=SmsStatus.NO_CONSENT
     )
+    # Set by the GDPR erasure (contacts.services.privacy): the row stays, anonymised, so that
+    # the statistics that count it keep their numbers.
+    erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True)
 
     loyalty_points = models.IntegerField(_("loyalty points"), default=0)
     loyalty_points_expire_on = models.DateField(_("points expire on"), null=True, blank=True)
@@ -243,6 +256,10 @@ class ActivityKind(models.TextChoices):
     VISIT = "visit", _("Visit")
     SMS_SENT = "sms_sent", _("SMS sent")
     SMS_CLICK = "sms_click", _("SMS click")
+    # "Keep me subscribed" on the preference or unsubscribe page: engagement, like a click.
+    STAY = "stay", _("Stayed subscribed")
+    # A change made by the contact on the preference page (lists, channels): consent history.
+    PREFERENCES = "preferences", _("Preferences changed")
 
 
 class Channel(models.TextChoices):
@@ -311,6 +328,46 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ErasedAddress(models.Model):
+    """An e-mail address or phone number whose owner had their data erased (GDPR), kept only
+    as the SHA-256 of its normalised form, so that imports and sign-ups can refuse it without
+    Relance holding the address itself (see contacts.privacy).
+
+    Not linked to the anonymised contact: the fingerprint must outlive that row (deleting it,
+    or emptying the demo base, must not let the address back in); the admin log names the
+    contact an erasure was made on."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        PHONE = "phone", _("Phone")
+
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    # Hex SHA-256 of the trimmed, lower-cased e-mail or of the E.164 phone number.
+    digest = models.CharField(_("SHA-256"), max_length=64)
+    erased_at = models.DateTimeField(_("erased at"), default=timezone.now)
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("erased by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-erased_at", "-id"]
+        verbose_name = _("erased address")
+        verbose_name_plural = _("erased addresses")
+        constraints = [
+            # Serves `address_is_erased` (one look-up by kind and digest) and keeps an address
+            # erased twice (two contacts sharing a phone) as one row.
+            models.UniqueConstraint(fields=["kind", "digest"], name="erased_address_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.digest[:12]}…"
 
 
 class ImportJob(models.Model):

@@ -46,6 +46,7 @@ from contacts.importing.reading import CsvReader
 from contacts.importing.rows import PLAIN_FIELDS, ContactRow, ContactRowBuilder, contact_row_merge
 from contacts.models import Contact, ContactList, EmailStatus, LeadSource, ListMembership, SmsStatus
 from contacts.normalize import InvalidValue
+from contacts.privacy import erased_addresses_load
 
 # Columns of the import preview, in order; `source` is the lead source's name.
 IMPORT_FIELDS = (
@@ -274,7 +275,7 @@ class ContactResource(resources.ModelResource):
         self._file_headers = list(mapping.headers)
         lines = getattr(dataset, "lines", None) or [i + 2 for i in range(len(dataset))]
         record_errors = getattr(dataset, "record_errors", {})
-        builder = ContactRowBuilder(mapping, region=self.region)
+        builder = ContactRowBuilder(mapping, region=self.region, erased=erased_addresses_load())
         first_rows: dict[str, _RowPlan] = {}
         for index, values in enumerate(dataset):
             plan = _RowPlan(line=lines[index])

@@ -21,3 +21,11 @@ class ScenariosConfig(AppConfig):
             return Enrollment.objects.filter(contact_id=contact, state__in=Enrollment.OPEN_STATES)
 
         reactivation_enrollment_register(open_enrollments)
+
+        # A contact's enrollments in its GDPR export and erasure.
+        from contacts.privacy import privacy_section_register
+        from scenarios.privacy import scenarios_privacy_erase, scenarios_privacy_export
+
+        privacy_section_register(
+            "scenarios", export=scenarios_privacy_export, erase=scenarios_privacy_erase
+        )

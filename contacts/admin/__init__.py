@@ -11,12 +11,14 @@ from contacts.admin.contacts import ContactAdmin
 from contacts.admin.engagement import EngagementPolicyAdmin
 from contacts.admin.imports import ImportJobAdmin
 from contacts.admin.pagination import EstimatedCountPaginator, QuickCountPaginator
+from contacts.admin.privacy import ErasedAddressAdmin
 
 __all__ = [
     "ActivityAdmin",
     "ContactAdmin",
     "ContactListAdmin",
     "EngagementPolicyAdmin",
+    "ErasedAddressAdmin",
     "EstimatedCountPaginator",
     "ImportJobAdmin",
     "LeadSourceAdmin",

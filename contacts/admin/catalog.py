@@ -43,7 +43,8 @@ class TagAdmin(admin.ModelAdmin):
 
 @admin.register(ContactList)
 class ContactListAdmin(admin.ModelAdmin):
-    list_display = ("name", "description", "created_at", "contacts")
+    list_display = ("name", "description", "is_public", "created_at", "contacts")
+    list_filter = ("is_public",)
     search_fields = ("name",)
 
     @admin.display(description=_("contacts"))

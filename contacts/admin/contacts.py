@@ -2,14 +2,20 @@
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods
 from import_export.admin import ImportExportModelAdmin
 
 from contacts import importing
@@ -25,6 +31,7 @@ from contacts.importing.columns import HeaderError
 from contacts.importing.reading import UnreadableFile
 from contacts.models import Activity, Contact, EngagementChange, ListMembership
 from contacts.resources import ContactCsvFormat, ContactResource
+from contacts.services.privacy import contact_erase, contact_export
 
 TIMELINE_LENGTH = 50
 ENGAGEMENT_HISTORY_LENGTH = 50
@@ -183,8 +190,22 @@ class ContactAdmin(ImportExportModelAdmin):
             obj.email_status_reason = "staff"
         super().save_model(request, obj, form, change)
 
+    def has_change_permission(self, request: HttpRequest, obj: Contact | None = None) -> bool:
+        # An erased contact is an anonymised statistic: nothing about it is to be edited back
+        # (its page is read-only, and stays so for superusers too).
+        if obj is not None and obj.erased_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk:
+            context["privacy_export_url"] = reverse(
+                "admin:contacts_contact_privacy_export", args=[obj.pk]
+            )
+            if obj.erased_at is None and self.has_delete_permission(request, obj):
+                context["privacy_erase_url"] = reverse(
+                    "admin:contacts_contact_privacy_erase", args=[obj.pk]
+                )
             context["activity_timeline"] = list(
                 Activity.objects.filter(contact=obj)
                 .order_by("-occurred_at", "-id")
@@ -204,6 +225,85 @@ class ContactAdmin(ImportExportModelAdmin):
             context["engagement_history_length"] = ENGAGEMENT_HISTORY_LENGTH
             context["engagement_policy_url"] = reverse("admin:contacts_engagementpolicy_changelist")
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # GDPR: export and erasure -------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/privacy/export/",
+                self.admin_site.admin_view(self.privacy_export_view),
+                name="contacts_contact_privacy_export",
+            ),
+            path(
+                "<path:object_id>/privacy/erase/",
+                self.admin_site.admin_view(self.privacy_erase_view),
+                name="contacts_contact_privacy_erase",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _contact_or_404(self, request: HttpRequest, object_id: str) -> Contact:
+        contact = self.get_object(request, unquote(object_id))
+        if contact is None:
+            raise Http404
+        return contact
+
+    @method_decorator(require_GET)
+    def privacy_export_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Everything held about the contact as a JSON download (a subject access request),
+        logged in the admin log."""
+        contact = self._contact_or_404(request, object_id)
+        if not self.has_view_permission(request, contact):
+            raise PermissionDenied
+        data = contact_export(contact)
+        self.log_change(request, contact, gettext("Exported personal data (JSON)."))
+        response = JsonResponse(
+            data,
+            encoder=DjangoJSONEncoder,
+            json_dumps_params={"indent": 2, "ensure_ascii": False},
+        )
+        filename = f"contact-{contact.pk}-{timezone.localdate():%Y-%m-%d}.json"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    @method_decorator(require_http_methods(["GET", "POST"]))
+    def privacy_erase_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """A confirmation page; its POST erases the contact's personal data (permission to
+        delete contacts required) and logs it in the admin log."""
+        contact = self._contact_or_404(request, object_id)
+        if not self.has_delete_permission(request, contact):
+            raise PermissionDenied
+        change_url = reverse("admin:contacts_contact_change", args=[contact.pk])
+        if request.method == "POST":
+            try:
+                erased = contact_erase(contact, by_user=request.user)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+                return HttpResponseRedirect(change_url)
+            self.log_change(request, erased, gettext("Erased personal data (GDPR)."))
+            self.message_user(
+                request,
+                gettext(
+                    "The contact's personal data was erased. Its address can no longer be "
+                    "imported or signed up again."
+                ),
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(change_url)
+        if contact.erased_at is not None:
+            self.message_user(
+                request, gettext("This contact's personal data was already erased."), messages.INFO
+            )
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "object": contact,
+            "title": gettext("Erase personal data"),
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/contacts/contact/erase.html", context)
 
     # Import and export ---------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from contacts.importing.reading import CsvReader, UnreadableFile
 from contacts.importing.rows import ContactRowBuilder
 from contacts.importing.validator import ValidatorProcess
 from contacts.models import ContactList, LeadSource
+from contacts.privacy import erased_addresses_load
 
 CHUNK_SIZE = 20000
 # Below this size, starting a second interpreter (~0.5 s) costs more than it saves.
@@ -149,6 +150,9 @@ def _chunks_read(
 ) -> Iterator[Iterator[Chunk]]:
     """The file's chunks: validated in a second process for a large file, here otherwise."""
     region = options.region or settings.RELANCE_PHONE_REGION
+    # Rows of addresses erased under the GDPR are rejected (loaded here: the validating
+    # process never touches the database).
+    erased = erased_addresses_load()
     # The child needs a Python executable (an embedding server, uWSGI say, may have none)
     # and a settings module to set Django up as here.
     if (
@@ -157,7 +161,7 @@ def _chunks_read(
         or not settings.SETTINGS_MODULE
     ):
         try:
-            builder = ContactRowBuilder(mapping, region=region)
+            builder = ContactRowBuilder(mapping, region=region, erased=erased)
             yield iter(ChunkReader(reader, builder, chunk_size=chunk_size, copy=copy))
         finally:
             reader.close()
@@ -169,6 +173,7 @@ def _chunks_read(
         size=reader.size,
         chunk_size=chunk_size,
         region=region,
+        erased=erased,
         copy=copy,
     ) as process:
         yield iter(process)

@@ -16,6 +16,7 @@ from contacts.normalize import (
     parse_datetime_value,
     parse_int_value,
 )
+from contacts.privacy import ErasedAddresses
 
 # Status words as exports write them (compared after header_key), English and French.
 _EMAIL_STATUS_WORDS = {
@@ -124,9 +125,17 @@ class ContactRowBuilder:
     code over positions fixed per file, where a column the file lacks reads an empty cell.
     """
 
-    def __init__(self, mapping: HeaderMap, *, region: str | None = None) -> None:
+    def __init__(
+        self,
+        mapping: HeaderMap,
+        *,
+        region: str | None = None,
+        erased: ErasedAddresses | None = None,
+    ) -> None:
         self.mapping = mapping
         self.region = region or settings.RELANCE_PHONE_REGION
+        # Addresses erased under the GDPR: their rows are rejected (none: nothing to check).
+        self.erased = erased
         fields = mapping.fields
         self.columns = {name: mapping.column_name(name) for name in fields}
         # A record is read with an empty cell at its end (see `record`): position -1, where
@@ -186,6 +195,8 @@ class ContactRowBuilder:
                 raise InvalidValue(f"{exc} ({self.columns['phone']})") from None
         else:
             phone = None
+        if self.erased is not None and (refusal := self.erased.refusal(email, phone)):
+            raise InvalidValue(refusal)
         if raw := cells[created_at].strip():
             created_at = self._dates.get(raw) or self._parse(
                 self._dates, raw, "created_at", parse_datetime_value

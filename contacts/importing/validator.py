@@ -38,6 +38,7 @@ from django.conf import settings
 from django.utils import translation
 
 from contacts.importing.chunks import Chunk
+from contacts.privacy import ErasedAddresses
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class ValidatorProcess:
         chunk_size: int,
         region: str,
         copy: bool,
+        erased: ErasedAddresses | None = None,
     ) -> None:
         self._stream = stream
         self._config = {
@@ -85,6 +87,8 @@ class ValidatorProcess:
             "size": size,
             "chunk_size": chunk_size,
             "region": region,
+            # Plain sets: the child reads its settings before Django (and our models) is set up.
+            "erased": (erased.emails, erased.phones) if erased is not None else None,
             "copy": copy,
             "settings": settings.SETTINGS_MODULE,
             "time_zone": settings.TIME_ZONE,
@@ -195,7 +199,12 @@ def child_main(config: dict, out: BinaryIO) -> None:
     gc.set_threshold(50_000, 20, 100)
     with open(config["fileno"], "rb") as raw:
         reader = CsvReader(raw, encoding=config["encoding"], size=config["size"])
-        builder = ContactRowBuilder(map_headers(reader.headers), region=config["region"])
+        erased = config.get("erased")
+        builder = ContactRowBuilder(
+            map_headers(reader.headers),
+            region=config["region"],
+            erased=ErasedAddresses(*erased) if erased is not None else None,
+        )
         chunks = ChunkReader(reader, builder, chunk_size=config["chunk_size"], copy=config["copy"])
         for chunk in chunks:
             _send(out, chunk)

@@ -12,6 +12,7 @@ from contacts.services.engagement import (
     EngagementUpdateResult,
     engagement_levels_update,
 )
+from contacts.services.privacy import contact_erase, contact_export
 
 __all__ = [
     "ActivityEvent",
@@ -19,6 +20,8 @@ __all__ = [
     "RecordResult",
     "activities_record",
     "activity_natural_key",
+    "contact_erase",
+    "contact_export",
     "contact_rollups_rebuild",
     "contact_rollups_refresh",
     "engagement_levels_update",

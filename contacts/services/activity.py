@@ -66,11 +66,13 @@ def activity_natural_key(
 
 
 # Which events each rollup follows. Machine opens and clicks (privacy proxies, security
-# scanners) are logged but never count as engagement.
+# scanners) are logged but never count as engagement. "Keep me subscribed" is a click on a
+# link of ours: it counts as one, so that neither the engagement levels nor a "never
+# clicked" cleaning let go of a contact who has just asked to stay.
 ROLLUP_KINDS: dict[str, tuple[list[str], bool]] = {
     "last_targeted_at": ([ActivityKind.SENT], False),
     "last_open_at": ([ActivityKind.OPEN], True),
-    "last_click_at": ([ActivityKind.CLICK, ActivityKind.SMS_CLICK], True),
+    "last_click_at": ([ActivityKind.CLICK, ActivityKind.SMS_CLICK, ActivityKind.STAY], True),
     "last_purchase_at": ([ActivityKind.PURCHASE], False),
     "last_visit_at": ([ActivityKind.VISIT], False),
 }
