@@ -37,6 +37,8 @@ RECURRING_JOBS = [
         "contacts.tasks.engagement_levels_update",
         daily_at=time(3, 30),
     ),
+    # Unconfirmed sign-ups past their form's delay, and old bot-guard rows (see signups.tasks).
+    RecurringJob("signups: expire sign-ups", "signups.tasks.signups_expire", daily_at=time(4, 30)),
 ]
 
 

@@ -31,10 +31,13 @@ INSTALLED_APPS = [
     "django_q",
     "import_export",
     "anymail",
+    "django_altcha",
     "contacts",
     "segments",
     "campaigns",
     "scenarios",
+    # Above scenarios: each may import any app listed before it, never the reverse.
+    "signups",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +150,17 @@ RELANCE_SMS_HTTP_TIMEOUT = env_int("RELANCE_SMS_HTTP_TIMEOUT", 10)
 # Incoming SMS replies (STOP) must carry this secret (see campaigns.views.sms); empty: the
 # endpoint refuses every call.
 RELANCE_SMS_INBOUND_SECRET = env_str("RELANCE_SMS_INBOUND_SECRET", "")
+# How long the preference-centre link of a message works, in days (unsubscribing never expires).
+RELANCE_PREFERENCES_TOKEN_DAYS = env_int("RELANCE_PREFERENCES_TOKEN_DAYS", 60)
+# Sign-up forms: attempts one address may make per window (seconds), and the proof-of-work
+# CAPTCHA's difficulty (the largest number the browser may have to try).
+RELANCE_SIGNUP_RATE_LIMIT = env_int("RELANCE_SIGNUP_RATE_LIMIT", 10)
+RELANCE_SIGNUP_RATE_WINDOW = env_int("RELANCE_SIGNUP_RATE_WINDOW", 600)
+RELANCE_SIGNUP_CAPTCHA_MAX_NUMBER = env_int("RELANCE_SIGNUP_CAPTCHA_MAX_NUMBER", 100000)
+# The key that signs CAPTCHA challenges; empty: derived from SECRET_KEY.
+ALTCHA_HMAC_KEY = env_str("ALTCHA_HMAC_KEY", "") or None
+# Reverse proxies in front of Relance that append to X-Forwarded-For (see config.client_ip).
+RELANCE_PROXY_COUNT = env_int("RELANCE_PROXY_COUNT", 0)
 
 # django-q2. `timeout` stays below `retry` so a task is never handed out twice while it runs;
 # a finite `max_attempts` stops a failing task from retrying forever.

@@ -7,4 +7,5 @@ urlpatterns = [
     # /anymail/<esp>/tracking/, authenticated by ANYMAIL["WEBHOOK_SECRET"] (basic auth).
     path("anymail/", include("anymail.urls")),
     path("", include("campaigns.urls")),
+    path("", include("signups.urls")),
 ]

@@ -63,6 +63,7 @@ def prepare(admin_url: str) -> None:
             # The worker would do it within minutes; the demo shows members at once.
             call_command("evaluate_segments")
             call_command("seed_demo_campaigns")
+            call_command("seed_demo_signups")
         call_command("ensure_admin", "--url", admin_url)
     except CommandError as error:
         sys.exit(f"make run: {error}")

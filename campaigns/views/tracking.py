@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_safe
 
 from campaigns import tracking
+from config.client_ip import client_ip
 
 # A transparent 1×1 GIF (43 bytes).
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -30,7 +31,7 @@ def open_pixel(request: HttpRequest, signed: str) -> HttpResponse:
             message=message,
             user_agent=_user_agent(request),
             # The peer's address: behind a reverse proxy, the proxy must pass the client's.
-            ip=request.META.get("REMOTE_ADDR", ""),
+            ip=client_ip(request) or "",
         )
     response = HttpResponse(PIXEL_GIF, content_type="image/gif")
     # Every fetch must reach us: a cached pixel is an open we never see.
