@@ -3,6 +3,7 @@ frequency cap."""
 
 from decimal import Decimal
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.audience import NO_PHONE, Audience, campaign_audience
 from campaigns.delivery import DeliveryError, campaign_test_send
 from campaigns.forms import (
+    SECRET_FIELDS,
     CampaignForm,
     CampaignScheduleForm,
     CampaignTestSendForm,
@@ -33,6 +35,7 @@ from campaigns.services import (
     campaign_schedule,
 )
 from campaigns.tasks import campaign_deliver_queue
+from contacts.admin.audit import audit_changes
 from contacts.admin.singletons import SingletonAdminMixin
 from contacts.models import Contact, EmailStatus, SmsStatus
 
@@ -66,6 +69,27 @@ class SenderProfileAdmin(admin.ModelAdmin):
             },
         ),
     )
+
+    # Secrets are write-only. Whoever may only view a profile gets a page without them: a
+    # read-only page would print the stored values.
+
+    def _view_only(self, request: HttpRequest, obj: SenderProfile | None) -> bool:
+        return obj is not None and not self.has_change_permission(request, obj)
+
+    def get_fieldsets(self, request: HttpRequest, obj: SenderProfile | None = None):
+        if not self._view_only(request, obj):
+            return self.fieldsets
+        hidden = {*SECRET_FIELDS, "clear_secrets"}
+        return [
+            (title, {**options, "fields": [f for f in options["fields"] if f not in hidden]})
+            for title, options in self.fieldsets
+        ]
+
+    def get_form(self, request: HttpRequest, obj: SenderProfile | None = None, **kwargs):
+        if self._view_only(request, obj):
+            # SenderProfileForm handles the secret fields, which this page leaves out.
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, **kwargs)
 
 
 @admin.register(FrequencyCap)
@@ -398,6 +422,7 @@ class CampaignAdmin(admin.ModelAdmin):
             return here
         if not self.has_send_permission(request):
             raise PermissionDenied
+        before = {"status": campaign.status, "scheduled_at": campaign.scheduled_at}
         try:
             if action == "send":
                 campaign_schedule(campaign=campaign)
@@ -428,6 +453,7 @@ class CampaignAdmin(admin.ModelAdmin):
         except CampaignStateError as error:
             self.message_user(request, str(error), messages.ERROR)
             return here
+        audit_changes(campaign, before=before)
         self.message_user(request, done, messages.SUCCESS)
         return here
 

@@ -4,9 +4,11 @@ With no configuration at all Relance runs on a SQLite file and the django-q2 ORM
 DATABASE_URL switches to PostgreSQL, REDIS_URL switches the task broker to Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -32,23 +34,38 @@ INSTALLED_APPS = [
     "import_export",
     "anymail",
     "django_altcha",
+    "auditlog",
+    "axes",
     "contacts",
     "segments",
     "campaigns",
     "scenarios",
     # Above scenarios: each may import any app listed before it, never the reverse.
     "signups",
+    "staff",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # django-csp, with a policy of its own for the admin (see staff.csp).
+    "staff.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Records the request's user as the author of audit entries (django-auditlog).
+    "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes checks each login against its failed attempts before Django's own backend runs.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -159,8 +176,6 @@ RELANCE_SIGNUP_RATE_WINDOW = env_int("RELANCE_SIGNUP_RATE_WINDOW", 600)
 RELANCE_SIGNUP_CAPTCHA_MAX_NUMBER = env_int("RELANCE_SIGNUP_CAPTCHA_MAX_NUMBER", 100000)
 # The key that signs CAPTCHA challenges; empty: derived from SECRET_KEY.
 ALTCHA_HMAC_KEY = env_str("ALTCHA_HMAC_KEY", "") or None
-# Reverse proxies in front of Relance that append to X-Forwarded-For (see config.client_ip).
-RELANCE_PROXY_COUNT = env_int("RELANCE_PROXY_COUNT", 0)
 
 # django-q2. `timeout` stays below `retry` so a task is never handed out twice while it runs;
 # a finite `max_attempts` stops a failing task from retrying forever.
@@ -194,6 +209,64 @@ LOGGING = {
     },
 }
 
+# Security. The settings below hold in development too; those that need HTTPS apply with
+# DEBUG off (see README, "Security in production").
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Message links carry their token in the address: never sent to other sites as a Referer.
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Behind a proxy that terminates HTTPS: the header it sets, e.g. "X-Forwarded-Proto" (only
+# when the proxy always sets or overwrites it, or clients could claim HTTPS).
+_PROXY_SSL_HEADER = env_str("SECURE_PROXY_SSL_HEADER", "")
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+# Content-Security-Policy (django-csp). Public pages: everything from this site only; inline
+# styles for the pages' own <style> and the ALTCHA widget's stylesheet, which also solves its
+# challenge in a worker made from a blob. form-action concerns our own pages: the sign-up
+# snippet other sites embed posts from their pages, under their policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# The admin (see staff.csp): inline styles (Django's widgets, our pages), and images from any
+# HTTPS address for campaign previews.
+RELANCE_ADMIN_CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        **CONTENT_SECURITY_POLICY["DIRECTIVES"],
+        "img-src": [SELF, "data:", "https:"],
+        "font-src": [SELF, "data:", "https:"],
+    },
+}
+
+# django-axes: after AXES_FAILURE_LIMIT failed logins for one user name from one address, that
+# pair is locked out for AXES_COOLOFF_HOURS (`manage.py axes_reset` unlocks everybody). A
+# successful login before the limit starts the count again.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(hours=env_int("AXES_COOLOFF_HOURS", 1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "staff.security.lockout_response"
+# Behind N reverse proxies, the client's address is the N-th from the right in
+# X-Forwarded-For; without proxies (0), the connection's address (see config.client_ip): for
+# lockouts, the sign-up rate limit, consent records and machine-open detection.
+RELANCE_PROXY_COUNT = env_int("RELANCE_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "staff.security.client_ip_address"

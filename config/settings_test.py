@@ -3,7 +3,7 @@
 import tempfile
 
 from config.settings import *  # noqa: F403
-from config.settings import Q_CLUSTER
+from config.settings import LOGGING, Q_CLUSTER
 
 # django-q2 reads Q_CLUSTER once at import, so sync mode must be set here, not per test.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
@@ -11,3 +11,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="relance-test-media-")
 LANGUAGE_CODE = "en"
 RELANCE_SMS_BACKEND = "campaigns.sms.backends.locmem.SmsBackend"
+# django-axes stays on (the lockout tests need it) but logs every login at INFO: keep the
+# test output for what fails.
+LOGGING = {**LOGGING, "loggers": {**LOGGING["loggers"], "axes": {"level": "WARNING"}}}

@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from contacts.admin.audit import audit_changes
 from contacts.admin.pagination import QuickCountPaginator
 from contacts.admin.readonly import ReadOnlyAdminMixin
 from contacts.exporting import escape_formula
@@ -94,7 +95,10 @@ class ScenarioTemplateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Enable the selected templates"), permissions=["enable"])
     def enable(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = queryset.filter(is_enabled=False).update(is_enabled=True)
+        disabled = list(queryset.filter(is_enabled=False))
+        count = queryset.filter(pk__in=[t.pk for t in disabled]).update(is_enabled=True)
+        for template in disabled:
+            audit_changes(template, before={"is_enabled": False})
         self.message_user(
             request,
             ngettext("%(count)d template enabled.", "%(count)d templates enabled.", count)
@@ -424,6 +428,7 @@ class ScenarioAdmin(admin.ModelAdmin):
             self.message_user(request, gettext("Unknown action."), messages.ERROR)
             return here
         service, done = services[action]
+        before = {"status": scenario.status, "activated_at": scenario.activated_at}
         try:
             service(scenario=scenario)
         except ValidationError as error:
@@ -436,6 +441,8 @@ class ScenarioAdmin(admin.ModelAdmin):
             for message in error.messages:
                 self.message_user(request, message, messages.ERROR)
             return here
+        # The service moved the status with a conditional UPDATE, which auditlog does not see.
+        audit_changes(scenario, before=before)
         self.message_user(request, done, messages.SUCCESS)
         return here
 

@@ -29,6 +29,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from contacts.admin.audit import audit_changes
 from contacts.exporting import escape_formula
 from contacts.resources import EXPORT_FIELDS
 from segments.forms_cleaning import CleaningForm
@@ -249,11 +250,13 @@ class CleaningAdmin(admin.ModelAdmin):
             raise PermissionDenied
         change_url = reverse("admin:segments_cleaning_change", args=[cleaning.pk])
         if request.method == "POST":
+            before = {"revert_status": cleaning.revert_status}
             try:
                 cleaning_revert_request(cleaning=cleaning, user=request.user)
             except ValidationError as error:
                 self.message_user(request, " ".join(error.messages), messages.WARNING)
             else:
+                audit_changes(cleaning, before=before)
                 self.message_user(
                     request,
                     gettext("Revert handed to a worker: this page shows its status."),

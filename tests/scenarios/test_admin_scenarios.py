@@ -319,3 +319,25 @@ def test_enrollments_filter_by_branch_and_outcome(staff_client):
     assert "won@example.com" in by_outcome and "lost@example.com" not in by_outcome
     assert "lost@example.com" in by_branch and "won@example.com" not in by_branch
     assert reactivated.outcome == "reactivated"
+
+
+def test_activation_and_enabling_are_in_the_audit_trail(staff_client):
+    from auditlog.models import LogEntry
+
+    reactivation_profile()
+    scenario = scenario_from("inactivity")
+    Scenario.objects.filter(pk=scenario.pk).update(only_new_entries=True)
+    template = ScenarioTemplate.objects.get(slug="win-back-discount")
+
+    _status(staff_client, scenario, "activate")
+    staff_client.post(
+        CATALOGUE + "?category__exact=inspiration",
+        {"action": "enable", "_selected_action": [template.pk]},
+    )
+
+    update = LogEntry.Action.UPDATE
+    activation = LogEntry.objects.get_for_object(scenario).get(action=update)
+    enabling = LogEntry.objects.get_for_object(template).get(action=update)
+    assert activation.actor == staff_client.user
+    assert activation.changes_dict["status"] == ["draft", "active"]
+    assert enabling.changes_dict["is_enabled"] == ["False", "True"]
