@@ -37,6 +37,13 @@ RECURRING_JOBS = [
         "contacts.tasks.engagement_levels_update",
         daily_at=time(3, 30),
     ),
+    # The dashboard's daily counts of the base, once the engagement levels are up to date
+    # (see dashboard.services).
+    RecurringJob(
+        "dashboard: snapshot the contact base",
+        "dashboard.tasks.base_snapshot_take",
+        daily_at=time(4, 0),
+    ),
     # Unconfirmed sign-ups past their form's delay, and old bot-guard rows (see signups.tasks).
     RecurringJob("signups: expire sign-ups", "signups.tasks.signups_expire", daily_at=time(4, 30)),
 ]

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     # Above scenarios: each may import any app listed before it, never the reverse.
     "signups",
     "staff",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +177,8 @@ RELANCE_SIGNUP_RATE_WINDOW = env_int("RELANCE_SIGNUP_RATE_WINDOW", 600)
 RELANCE_SIGNUP_CAPTCHA_MAX_NUMBER = env_int("RELANCE_SIGNUP_CAPTCHA_MAX_NUMBER", 100000)
 # The key that signs CAPTCHA challenges; empty: derived from SECRET_KEY.
 ALTCHA_HMAC_KEY = env_str("ALTCHA_HMAC_KEY", "") or None
+# How long the admin dashboard's numbers are reused before being computed again, in seconds.
+RELANCE_DASHBOARD_CACHE_SECONDS = env_int("RELANCE_DASHBOARD_CACHE_SECONDS", 300)
 
 # django-q2. `timeout` stays below `retry` so a task is never handed out twice while it runs;
 # a finite `max_attempts` stops a failing task from retrying forever.
@@ -194,6 +197,14 @@ Q_CLUSTER = {
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
+    # The cache (the dashboard's numbers) is then shared by every web process.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "relance-cache",
+        }
+    }
 else:
     Q_CLUSTER["orm"] = "default"
 

@@ -63,6 +63,9 @@ def prepare(admin_url: str) -> None:
             # The worker would do it within minutes; the demo shows members at once.
             call_command("evaluate_segments")
             call_command("seed_demo_campaigns")
+            # Twelve weeks of daily counts rebuilt from the demo's activity: the dashboard's
+            # charts over time have a past from the first start.
+            call_command("seed_demo_dashboard")
             call_command("seed_demo_signups")
         call_command("ensure_admin", "--url", admin_url)
     except CommandError as error:
