@@ -3,8 +3,10 @@
 What `make run` does, in order:
 1. apply the migrations (SQLite file in var/ unless DATABASE_URL says otherwise);
 2. when the base has no contact yet, load the demo data (`seed_demo --contacts 2000 --seed 1`),
-   evaluate the active segments and add demo sender profiles and a draft campaign
-   (`seed_demo_campaigns`); e-mails and SMS sent go to files in var/ (sent-mail/, sms/);
+   evaluate the active segments, add demo sender profiles and a draft campaign
+   (`seed_demo_campaigns`), an active Inactivity scenario (`seed_demo_scenarios`), the
+   dashboard's past (`seed_demo_dashboard`) and a sign-up form (`seed_demo_signups`); e-mails
+   and SMS sent go to files in var/ (sent-mail/, sms/);
 3. make sure the `admin` superuser exists and print its login (`ensure_admin`);
 4. start `runserver 127.0.0.1:$PORT` (8000 by default) and `qcluster`, and supervise them:
    Ctrl-C (or SIGTERM) stops both gracefully, a second Ctrl-C or a stuck process after
@@ -63,6 +65,7 @@ def prepare(admin_url: str) -> None:
             # The worker would do it within minutes; the demo shows members at once.
             call_command("evaluate_segments")
             call_command("seed_demo_campaigns")
+            call_command("seed_demo_scenarios")
             # Twelve weeks of daily counts rebuilt from the demo's activity: the dashboard's
             # charts over time have a past from the first start.
             call_command("seed_demo_dashboard")

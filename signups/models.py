@@ -45,7 +45,7 @@ class SignupForm(models.Model):
         max_length=80,
         unique=True,
         validators=[_slug_not_reserved],
-        help_text=_("The public page is /signup/<address>/."),
+        help_text=_("The end of the public page’s address: /signup/this-address/."),
     )
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("An inactive form accepts no sign-up.")

@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=150, unique=True, verbose_name='name')),
-                ('slug', models.SlugField(help_text='The public page is /signup/<address>/.', max_length=80, unique=True, validators=[signups.models._slug_not_reserved], verbose_name='address')),
+                ('slug', models.SlugField(help_text='The end of the public page’s address: /signup/this-address/.', max_length=80, unique=True, validators=[signups.models._slug_not_reserved], verbose_name='address')),
                 ('is_active', models.BooleanField(default=True, help_text='An inactive form accepts no sign-up.', verbose_name='active')),
                 ('asked_fields', models.JSONField(blank=True, default=list, help_text='The e-mail address is always asked.', verbose_name='fields asked')),
                 ('required_fields', models.JSONField(blank=True, default=list, verbose_name='required fields')),
