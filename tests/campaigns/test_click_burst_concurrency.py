@@ -12,6 +12,7 @@ from campaigns.models import Message
 from campaigns.tracking import click_url, message_click_track
 from contacts.models import Activity, ActivityKind
 from tests.factories import MessageFactory
+from tests.row_locks import release_once_blocked
 
 NOW = datetime(2026, 3, 14, 11, 0, tzinfo=ZoneInfo("Europe/Paris"))
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
@@ -20,15 +21,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL"),
 ]
-
-
-def waiting_for_a_lock() -> bool:
-    with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid)"
-            " WHERE NOT granted AND datname = current_database()"
-        )
-        return cursor.fetchone()[0] > 0
 
 
 def signed(message: Message, url: str) -> str:
@@ -55,16 +47,7 @@ def test_second_click_waits_for_the_first_and_both_are_flagged():
     thread.start()
     assert clicked.wait(timeout=10)
 
-    def commit_once_blocked() -> None:
-        for _ in range(200):
-            if waiting_for_a_lock():
-                break
-            threading.Event().wait(0.05)
-        release.set()
-        connections.close_all()
-
-    watcher = threading.Thread(target=commit_once_blocked)
-    watcher.start()
+    watcher = release_once_blocked(release)
 
     # When a click on another link arrives meanwhile
     url = message_click_track(

@@ -11,6 +11,7 @@ from django.db.models import F
 from contacts.models import Contact, EngagementChange, EngagementLevel
 from contacts.services import engagement_levels_update
 from tests.factories import ContactFactory
+from tests.row_locks import release_once_blocked
 
 NOW = datetime(2026, 3, 14, 9, 30, tzinfo=ZoneInfo("Europe/Paris"))
 
@@ -18,15 +19,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL"),
 ]
-
-
-def waiting_for_a_lock() -> bool:
-    with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid)"
-            " WHERE NOT granted AND datname = current_database()"
-        )
-        return cursor.fetchone()[0] > 0
 
 
 def test_a_change_is_applied_and_logged_once_when_another_run_commits_it_first():
@@ -52,16 +44,7 @@ def test_a_change_is_applied_and_logged_once_when_another_run_commits_it_first()
     thread.start()
     assert moved.wait(timeout=10)
 
-    def commit_once_blocked() -> None:
-        for _ in range(200):
-            if waiting_for_a_lock():
-                break
-            threading.Event().wait(0.05)
-        release.set()
-        connections.close_all()
-
-    watcher = threading.Thread(target=commit_once_blocked)
-    watcher.start()
+    watcher = release_once_blocked(release)
 
     # When this run meets the locked row, then sees it committed
     result = engagement_levels_update(now=NOW)
