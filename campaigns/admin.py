@@ -24,7 +24,13 @@ from campaigns.forms import (
     SenderProfileForm,
 )
 from campaigns.models import BouncePolicy, Campaign, FrequencyCap, Message, SenderProfile
-from campaigns.rendering import campaign_render, sample_contact, sms_segments, sms_size_display
+from campaigns.rendering import (
+    campaign_render,
+    email_footer_needed,
+    sample_contact,
+    sms_segments,
+    sms_size_display,
+)
 from campaigns.reports import campaign_report
 from campaigns.services import (
     CampaignStateError,
@@ -308,6 +314,8 @@ class CampaignAdmin(admin.ModelAdmin):
         ) | {
             "contact": contact,
             "contact_source": source,
+            "footer_added": campaign.channel == Campaign.Channel.EMAIL
+            and email_footer_needed(campaign),
             "email": email,
             "rendered": rendered,
             "render_errors": errors,

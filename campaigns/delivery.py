@@ -45,7 +45,7 @@ from campaigns import tracking
 from campaigns.audience import campaign_audience
 from campaigns.mime import mime_bytes
 from campaigns.models import Campaign, Message, SenderProfile
-from campaigns.rendering import RenderedMessage, campaign_render, email_footer_add
+from campaigns.rendering import RenderedMessage, campaign_render, email_render
 from campaigns.services import CAMPAIGN_LEASE, campaign_messages_create
 from campaigns.sms import SmsMessage, SmsSendError, get_sms_connection
 from contacts.models import ActivityKind, Channel, Contact, EmailStatus, SmsStatus
@@ -335,21 +335,12 @@ class EmailChannel:
         `campaigns.mime`), else the `EmailMessage` for the profile's backend."""
         profile = self._profile(message.sender_profile_id)
         contact = message.contact
-        unsubscribe_url = tracking.unsubscribe_url(message)
-        preferences_url = tracking.preferences_url(message)
-        rendered = campaign_render(
+        # Every e-mail links to both pages, placed by its template or in a footer.
+        rendered = email_render(
             campaign=self.campaign,
             contact=contact,
-            unsubscribe_url=unsubscribe_url,
-            preferences_url=preferences_url,
-        )
-        # Every e-mail links to both pages, placed by its template or in a footer.
-        rendered = email_footer_add(
-            rendered,
-            campaign=self.campaign,
-            preferences_url=preferences_url,
-            unsubscribe_url=unsubscribe_url,
-            language=contact.language,
+            unsubscribe_url=tracking.unsubscribe_url(message),
+            preferences_url=tracking.preferences_url(message),
         )
         email = email_build(
             campaign=self.campaign,
@@ -787,14 +778,17 @@ def campaign_test_send(*, campaign: Campaign, to: str, contact: Contact | None =
     tracked, no message written, nothing recorded. Raises `DeliveryError`."""
     from campaigns.rendering import sample_contact
 
-    rendered = campaign_render(campaign=campaign, contact=contact or sample_contact())
+    contact = contact or sample_contact()
     if campaign.channel == Campaign.Channel.SMS:
+        rendered = campaign_render(campaign=campaign, contact=contact)
         backend = get_sms_connection()
         try:
             backend.send_messages([SmsMessage(to=to, body=rendered.sms)])
         except SmsSendError as error:
             raise DeliveryError(error.reason, transient=error.transient) from error
         return
+    # With the footer the recipients get (its links lead nowhere: a test records nothing).
+    rendered = email_render(campaign=campaign, contact=contact)
     profile = campaign.sender_profile
     email = EmailMultiAlternatives(
         subject=f"[Test] {rendered.subject}",

@@ -210,6 +210,12 @@ def _missing_links(source: str) -> tuple[str, ...]:
     return tuple(name for name in _MARKERS if name not in source)
 
 
+def email_footer_needed(campaign: Campaign) -> bool:
+    """Whether delivery adds the footer to one of the campaign's bodies (its template lacks
+    the preference or the unsubscribe link): the preview says so."""
+    return any(body and _missing_links(body) for body in (campaign.html_body, campaign.text_body))
+
+
 def _footer_fill(footer: str, urls: dict[str, str]) -> str:
     for name, marker in _MARKERS.items():
         footer = footer.replace(marker, urls[name])
@@ -243,6 +249,27 @@ def email_footer_add(
     if html is rendered.html and text is rendered.text:
         return rendered
     return dataclasses.replace(rendered, html=html, text=text)
+
+
+def email_render(
+    *, campaign: Campaign, contact: Contact, unsubscribe_url: str = "#", preferences_url: str = "#"
+) -> RenderedMessage:
+    """The e-mail as the contact receives it: the campaign rendered, then the footer with the
+    preference and unsubscribe links its template lacks. Delivery sends it with the message's
+    URLs; the admin preview and test sends show it with "#" for them."""
+    rendered = campaign_render(
+        campaign=campaign,
+        contact=contact,
+        unsubscribe_url=unsubscribe_url,
+        preferences_url=preferences_url,
+    )
+    return email_footer_add(
+        rendered,
+        campaign=campaign,
+        preferences_url=preferences_url,
+        unsubscribe_url=unsubscribe_url,
+        language=contact.language,
+    )
 
 
 def sample_contact() -> Contact:

@@ -154,3 +154,15 @@ def test_page_opens_when_the_user_may_only_view_campaigns(client, django_user_mo
     campaign = CampaignFactory()
 
     assert client.get(url(campaign)).status_code == 200
+
+
+def test_preview_says_when_delivery_adds_the_links_footer(staff_client):
+    without = CampaignFactory(text_body="Hi", html_body="")
+    with_links = CampaignFactory(
+        text_body="Hi {{ preferences_url }} {{ unsubscribe_url }}", html_body=""
+    )
+
+    assert 'id="preview-footer-note"' in staff_client.get(preview_url(without)).content.decode()
+    assert 'id="preview-footer-note"' not in (
+        staff_client.get(preview_url(with_links)).content.decode()
+    )

@@ -406,6 +406,16 @@ def test_a_test_send_reaches_the_address_marked_as_a_test_and_records_nothing(
     assert not Activity.objects.exists()
 
 
+def test_a_test_send_shows_the_footer_recipients_get(sink, campaign, recipients):
+    # The campaign's template has no preference-centre link: delivery adds the footer.
+    delivery.campaign_test_send(
+        campaign=campaign, to="me@agency.example", contact=recipients.recipients[0]
+    )
+
+    body = sink.received[0].message.get_body(("plain",)).get_content()
+    assert "Manage your preferences: #" in body
+
+
 @pytest.mark.skipif(
     connection.vendor == "sqlite",
     reason="a second process cannot open the in-memory SQLite test database",
